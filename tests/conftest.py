@@ -1,0 +1,35 @@
+"""Shared fixtures. Stage-specific fixtures live in tests/<stage>/conftest.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (registry.yaml, trials/, notebooks/)."""
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def borough():
+    """The example borough (SYNTHETIC), generated once per test session with its default seed."""
+    from triplet.example import generate_borough
+
+    return generate_borough()
+
+
+@pytest.fixture
+def rng():
+    import numpy as np
+
+    return np.random.default_rng(20130101)

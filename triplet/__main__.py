@@ -1,0 +1,5 @@
+"""``python -m triplet`` runs the command line."""
+
+from triplet.cli.main import main
+
+main()

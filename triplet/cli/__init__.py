@@ -1,0 +1,1 @@
+"""The ``triplet`` command line (typer + rich). Each stage registers its commands."""

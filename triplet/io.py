@@ -1,0 +1,132 @@
+"""Atomic, non-overwriting file writes.
+
+Every file triplet writes (assignments, locks, results, reports) goes through these helpers:
+the content is written to a temporary file in the same folder, flushed and fsynced, then moved
+into place with :func:`os.replace` (atomic on POSIX), so a process killed mid-way leaves either
+the old file or the new one, never a partial file. By default an existing file is never
+replaced: pass ``overwrite=True`` only where replacing is the documented behaviour.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from triplet.errors import OverwriteError
+
+__all__ = [
+    "atomic_path",
+    "write_bytes",
+    "write_dataframe",
+    "write_json",
+    "write_text",
+]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success move it into place atomically.
+
+    Raises :class:`OverwriteError` if ``path`` exists and ``overwrite`` is false. On any
+    exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OverwriteError(f"{path}: already exists; refusing to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        if not overwrite and path.exists():  # appeared while we were writing
+            raise OverwriteError(f"{path}: already exists; refusing to overwrite it")
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_bytes(path: str | Path, data: bytes, *, overwrite: bool = False) -> Path:
+    """Atomically write ``data`` to ``path`` (refusing to replace it unless ``overwrite``)."""
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | Path, text: str, *, overwrite: bool = False) -> Path:
+    """Atomically write UTF-8 ``text`` to ``path``."""
+    return write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+
+
+def write_json(path: str | Path, obj: Any, *, overwrite: bool = False) -> Path:
+    """Atomically write ``obj`` as indented, key-sorted JSON (NaN written as null)."""
+    text = json.dumps(_jsonable(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return write_text(path, text, overwrite=overwrite)
+
+
+def write_dataframe(
+    path: str | Path,
+    frame: pd.DataFrame,
+    *,
+    overwrite: bool = False,
+    writer: Callable[[pd.DataFrame, Path], None] | None = None,
+) -> Path:
+    """Atomically write ``frame`` as CSV or Parquet, chosen by the file's suffix."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        if writer is not None:
+            writer(frame, tmp)
+        elif suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        elif suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            raise ValueError(f"{path}: unknown table format {suffix!r}; use .csv or .parquet")
+    return path
+
+
+def _jsonable(obj: Any) -> Any:
+    """Convert numpy/pandas scalars, NaN and paths into plain JSON values."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, pd.Timestamp | pd.Period):
+        return str(obj)
+    return obj

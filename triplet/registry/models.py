@@ -1,0 +1,455 @@
+"""Pydantic models of a trial's pre-registration (``trials/<id>/trial.yaml``) and the registry.
+
+The fields follow trial-registration practice: CONSORT 2010 (Schulz et al. 2010), the CrimPORT
+protocol for police experiments (Sherman & Strang; Neyroud 2017) and the AEA RCT registry.
+Configuration is validated once, here, at the edge; the rest of triplet takes these typed
+objects, never raw dicts.
+
+Units used throughout: harm in days of imprisonment (Cambridge Crime Harm Index), periods in
+calendar months written ``YYYY-MM``, effects as proportional changes (``-0.2`` is a 20% fall).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "AllocationRatio",
+    "AnalysisPlan",
+    "Balance",
+    "DataSource",
+    "Design",
+    "DesignMethod",
+    "Deviation",
+    "Dosage",
+    "Eligibility",
+    "Estimator",
+    "Hypotheses",
+    "Intervention",
+    "InterventionType",
+    "Matching",
+    "MinimumEffect",
+    "Month",
+    "Outcome",
+    "Outcomes",
+    "Owner",
+    "Period",
+    "Periods",
+    "Power",
+    "Prior",
+    "Priors",
+    "Registry",
+    "RegistryEntry",
+    "Status",
+    "Trial",
+    "UnitKind",
+    "Units",
+]
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
+
+Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="A calendar month, YYYY-MM.")]
+
+
+class _Model(BaseModel):
+    """Strict base: unknown keys are errors (a typo must not silently drop a field)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Status(StrEnum):
+    """Lifecycle of a trial. Moves forward only: draft -> ... -> analysed."""
+
+    draft = "draft"
+    registered = "registered"
+    assigned = "assigned"
+    in_field = "in_field"
+    completed = "completed"
+    analysed = "analysed"
+
+    @property
+    def order(self) -> int:
+        return list(Status).index(self)
+
+
+class InterventionType(StrEnum):
+    """Vocabulary of interventions, used to pool trials of the same kind."""
+
+    hot_spot_micro_patrol = "hot_spot_micro_patrol"
+    problem_oriented_policing = "problem_oriented_policing"
+    cctv = "cctv"
+    offender_focused = "offender_focused"
+    victim_focused = "victim_focused"
+    community_engagement = "community_engagement"
+    other = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "hot_spot_micro_patrol": "Hot-spot micro-patrol",
+            "problem_oriented_policing": "Problem-oriented policing",
+            "cctv": "CCTV",
+            "offender_focused": "Offender-focused",
+            "victim_focused": "Victim-focused",
+            "community_engagement": "Community engagement",
+            "other": "Other",
+        }[self.value]
+
+
+class UnitKind(StrEnum):
+    place = "place"
+    person = "person"
+    time = "time"
+
+
+class DesignMethod(StrEnum):
+    """How units are allocated (Gerber & Green 2012, ch. 3-4; Morgan & Rubin 2012)."""
+
+    simple = "simple"  # independent coin flips (Bernoulli)
+    complete = "complete"  # exactly m of N treated
+    block = "block"  # complete randomisation within blocks (strata)
+    matched_pair = "matched_pair"  # optimal non-bipartite pairs, one of each pair treated
+    cluster = "cluster"  # whole clusters assigned
+    block_cluster = "block_cluster"  # clusters assigned within blocks
+    rerandomised = "rerandomised"  # complete/block, redrawn until the balance criterion holds
+    matched_control = "matched_control"  # no randomisation: treated chosen, controls matched
+
+    @property
+    def randomised(self) -> bool:
+        return self is not DesignMethod.matched_control
+
+
+class Estimator(StrEnum):
+    """Estimators an analysis plan may name (see :mod:`triplet.tracking`)."""
+
+    twfe_did = "twfe_did"  # two-way fixed-effects difference-in-differences (PanelOLS)
+    event_study = "event_study"  # leads and lags around the start
+    poisson_did = "poisson_did"  # Poisson DiD, rate ratio
+    negbin_did = "negbin_did"  # negative-binomial DiD, rate ratio
+    staggered_did = "staggered_did"  # Callaway & Sant'Anna (2021) group-time ATT
+    randomisation_inference = "randomisation_inference"  # re-runs the registered assignment
+    displacement = "displacement"  # WDQ (Bowers & Johnson 2003) and buffer DiD
+    bayesian_count = "bayesian_count"  # hierarchical negative-binomial (PyMC, nutpie)
+    bayesian_harm = "bayesian_harm"  # hurdle model for harm (PyMC, nutpie)
+
+
+class Owner(_Model):
+    name: str = Field(min_length=1, description="Person accountable for the trial.")
+    agency: str = Field(min_length=1, description="Agency the owner works for.")
+    email: str | None = Field(default=None, description="Contact address (optional).")
+
+
+class Dosage(_Model):
+    """How much intervention each treated unit gets, e.g. 15-minute patrols, 3 a day."""
+
+    description: str = Field(min_length=1)
+    minutes_per_visit: float | None = Field(default=None, gt=0)
+    visits_per_day: float | None = Field(default=None, gt=0)
+    days_per_week: float | None = Field(default=None, gt=0, le=7)
+
+
+class Intervention(_Model):
+    type: InterventionType
+    description: str = Field(min_length=1)
+    dosage: Dosage | None = None
+
+
+class Hypotheses(_Model):
+    primary: str = Field(min_length=1, description="The confirmatory hypothesis.")
+    secondary: list[str] = Field(default_factory=list)
+
+
+class Units(_Model):
+    """What is randomised or matched, and where the list of units comes from."""
+
+    kind: UnitKind
+    level: str = Field(
+        min_length=1,
+        description="Unit type: lsoa, grid, hotspot, offender, victim, month ...",
+    )
+    id_column: str = Field(
+        default="unit_id", description="Column of the crime records holding the unit id."
+    )
+    source: str = Field(min_length=1, description="Where the unit list comes from (prose).")
+    candidates: list[str] | None = Field(
+        default=None,
+        description="Explicit unit ids, e.g. from `triplet target --candidates`. If omitted, "
+        "every unit passing the eligibility rules is used.",
+    )
+    n_units: int | None = Field(default=None, gt=0, description="How many units to take.")
+
+
+class Eligibility(_Model):
+    min_baseline_harm: float | None = Field(
+        default=None, ge=0, description="Minimum baseline harm (days of imprisonment)."
+    )
+    min_baseline_count: int | None = Field(default=None, ge=0)
+    exclude: list[str] = Field(default_factory=list, description="Unit ids excluded by name.")
+    rules: list[str] = Field(default_factory=list, description="Other rules, in prose.")
+
+
+class Outcome(_Model):
+    name: str = Field(min_length=1)
+    measure: Literal["harm", "count"]
+    crime_types: list[str] | Literal["all"] = "all"
+    harm_index: str = Field(
+        default="cambridge",
+        description="cambridge (Cambridge Crime Harm Index), ons_css, or a path to a weights CSV.",
+    )
+
+
+class Outcomes(_Model):
+    primary: Outcome
+    secondary: list[Outcome] = Field(default_factory=list)
+
+
+class Balance(_Model):
+    """Balance criterion on baseline covariates (standardised mean differences)."""
+
+    covariates: list[str] = Field(default_factory=lambda: ["baseline_harm", "baseline_count"])
+    max_abs_smd: float = Field(default=0.1, gt=0)
+    max_draws: int = Field(default=1000, gt=0, description="Re-randomisation limit.")
+
+
+class Matching(_Model):
+    """Matched controls (nearest neighbour, Mahalanobis distance) for non-randomised designs."""
+
+    covariates: list[str] = Field(
+        default_factory=lambda: ["baseline_harm", "baseline_trend", "deprivation"]
+    )
+    caliper: float | None = Field(
+        default=0.2, gt=0, description="Caliper in standard deviations of the distance."
+    )
+    controls_per_treated: int = Field(default=1, ge=1)
+    treated: list[str] = Field(default_factory=list, description="Units chosen for treatment.")
+
+
+class AllocationRatio(_Model):
+    treatment: int = Field(default=1, ge=1)
+    control: int = Field(default=1, ge=1)
+
+    @property
+    def treated_fraction(self) -> float:
+        return self.treatment / (self.treatment + self.control)
+
+
+class Design(_Model):
+    method: DesignMethod
+    seed: int = Field(ge=0, lt=2**63, description="Seed of numpy's PCG64 bit generator.")
+    allocation: AllocationRatio = Field(default_factory=AllocationRatio)
+    block_by: str | None = Field(
+        default=None, description="Unit column defining blocks, e.g. harm_tier."
+    )
+    n_tiers: int | None = Field(
+        default=None, ge=2, description="If block_by is harm_tier: how many harm tiers."
+    )
+    cluster_by: str | None = Field(default=None, description="Unit column defining clusters.")
+    pair_on: list[str] = Field(
+        default_factory=lambda: ["baseline_harm"],
+        description="Covariates used to form matched pairs.",
+    )
+    balance: Balance = Field(default_factory=Balance)
+    matching: Matching | None = None
+
+    @model_validator(mode="after")
+    def _method_needs(self) -> Design:
+        m = self.method
+        if m in (DesignMethod.block, DesignMethod.block_cluster) and not self.block_by:
+            raise ValueError(f"method {m.value} needs block_by")
+        if m in (DesignMethod.cluster, DesignMethod.block_cluster) and not self.cluster_by:
+            raise ValueError(f"method {m.value} needs cluster_by")
+        if m is DesignMethod.matched_control and self.matching is None:
+            raise ValueError("method matched_control needs a matching section")
+        return self
+
+
+class Period(_Model):
+    start: Month
+    end: Month
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @property
+    def months(self) -> pd.PeriodIndex:
+        return pd.period_range(self.start, self.end, freq="M")
+
+
+class Periods(_Model):
+    baseline: Period
+    treatment: Period
+    follow_up: Period | None = None
+
+    @model_validator(mode="after")
+    def _sequence(self) -> Periods:
+        if self.treatment.start <= self.baseline.end:
+            raise ValueError("treatment must start after the baseline ends")
+        if self.follow_up is not None and self.follow_up.start <= self.treatment.end:
+            raise ValueError("follow_up must start after the treatment ends")
+        return self
+
+
+class Prior(_Model):
+    """A normal prior, ``mu`` and ``sigma`` on the stated scale."""
+
+    mu: float = 0.0
+    sigma: float = Field(gt=0)
+
+
+class Priors(_Model):
+    """Priors for the Bayesian models. Defaults are weakly informative (see docs/bayes.md)."""
+
+    effect: Prior = Field(
+        default_factory=lambda: Prior(mu=0.0, sigma=0.5),
+        description="Log rate ratio of treatment x post: N(0, 0.5) puts 95% on 0.38x-2.7x.",
+    )
+    unit_sd: Prior = Field(default_factory=lambda: Prior(mu=0.0, sigma=1.0))
+    period_sd: Prior = Field(default_factory=lambda: Prior(mu=0.0, sigma=0.5))
+
+
+class MinimumEffect(_Model):
+    """Smallest effect worth acting on: a proportional reduction (0.1 = 10% less harm)."""
+
+    reduction: float = Field(gt=0, lt=1)
+    rope: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="Half-width of the region of practical equivalence, proportional.",
+    )
+
+
+class AnalysisPlan(_Model):
+    primary: Estimator
+    secondary: list[Estimator] = Field(default_factory=list)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    covariates: list[str] = Field(default_factory=list)
+    cluster: Literal["unit", "block", "pair", "cluster"] = "unit"
+    randomisation_draws: int = Field(default=10_000, ge=100)
+    priors: Priors = Field(default_factory=Priors)
+    minimum_effect: MinimumEffect
+    buffer: bool = Field(
+        default=False, description="Check displacement into buffer rings around treated units."
+    )
+
+
+class Power(_Model):
+    target: float = Field(default=0.8, gt=0, lt=1)
+    method: Literal["analytic", "simulation"] = "simulation"
+    minimum_detectable_effect: float | None = Field(
+        default=None, description="Filled in by `triplet design` (proportional reduction)."
+    )
+    notes: str | None = None
+
+
+class DataSource(_Model):
+    """A data set the trial uses. ``uri`` is a path (relative to the registry) or example://..."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["records", "units", "covariates", "other"]
+    uri: str = Field(min_length=1)
+    provider: str | None = None
+    mapping: str | None = Field(default=None, description="Column-mapping YAML for an extract.")
+    simulated_effect: float | None = Field(
+        default=None,
+        gt=0,
+        description="Synthetic sources only: rate ratio injected into treated unit-months.",
+    )
+
+    @model_validator(mode="after")
+    def _simulated_only_for_examples(self) -> DataSource:
+        if self.simulated_effect is not None and not self.uri.startswith("example://"):
+            raise ValueError("simulated_effect is only allowed on example:// (synthetic) sources")
+        return self
+
+
+class DataProtection(_Model):
+    note: str = Field(min_length=1)
+    lawful_basis: str | None = None
+    pseudonymised: bool = True
+    retention: str | None = None
+
+
+class Deviation(_Model):
+    """A recorded change to a locked registration (CONSORT item 6b)."""
+
+    date: dt.date
+    field: str = Field(min_length=1, description="Dotted path of the changed field.")
+    reason: str = Field(min_length=1)
+    approved_by: str | None = None
+
+
+class Trial(_Model):
+    """One pre-registered trial (``trials/<id>/trial.yaml``)."""
+
+    id: str = Field(pattern=ID_PATTERN, description="Lower-case slug; also the folder name.")
+    title: str = Field(min_length=1)
+    status: Status = Status.draft
+    registered: dt.date | None = Field(default=None, description="Date of registration.")
+    owner: Owner
+    partners: list[str] = Field(default_factory=list)
+    intervention: Intervention
+    hypotheses: Hypotheses
+    units: Units
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    outcomes: Outcomes
+    design: Design
+    periods: Periods
+    analysis: AnalysisPlan
+    power: Power = Field(default_factory=Power)
+    data_sources: list[DataSource] = Field(min_length=1)
+    data_protection: DataProtection
+    deviations: list[Deviation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _registered_date(self) -> Trial:
+        if self.status is not Status.draft and self.registered is None:
+            raise ValueError(f"status {self.status.value} needs a registered date")
+        if self.units.kind is UnitKind.person and not self.data_protection.pseudonymised:
+            raise ValueError("person-level units must be pseudonymised (data_protection)")
+        return self
+
+    def source(self, kind: str) -> DataSource:
+        """The first data source of ``kind`` (records, units, ...)."""
+        for s in self.data_sources:
+            if s.kind == kind:
+                return s
+        raise KeyError(f"trial {self.id} has no data source of kind {kind!r}")
+
+
+class RegistryEntry(_Model):
+    id: str = Field(pattern=ID_PATTERN)
+    folder: str = Field(min_length=1, description="Folder of the trial, relative to registry.")
+    intervention: InterventionType
+
+    @field_validator("folder")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        if v.startswith("/") or re.search(r"(^|/)\.\.(/|$)", v):
+            raise ValueError("folder must be relative and inside the registry")
+        return v
+
+
+class Registry(_Model):
+    """``registry.yaml``: the list of trials."""
+
+    name: str = Field(min_length=1, description="Partnership or programme name.")
+    trials: list[RegistryEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Registry:
+        ids = [t.id for t in self.trials]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate trial ids: {', '.join(dup)}")
+        return self
