@@ -1,0 +1,226 @@
+"""The Board page: numbers match results.json, no identifiers, small counts suppressed."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from triplet.errors import InputError
+from triplet.reports.board import (
+    BAYES_FAILED,
+    BoardConfig,
+    BoardTrial,
+    plain_question,
+    render_board,
+)
+from triplet.reports.disclosure import DisclosureError, IdentifierSet
+from triplet.reports.formatting import format_percent, format_probability
+
+
+class _Numbers(HTMLParser):
+    """Collect every element with data-field: (trial, field, data-value or None, text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, str, str | None, str]] = []
+        self._open: list[dict] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "data-field" in a:
+            self._open.append({**a, "_text": ""})
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self._open:
+            a = self._open.pop()
+            self.found.append((a["data-trial"], a["data-field"], a.get("data-value"), a["_text"]))
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._open:
+            self._open[-1]["_text"] += data
+
+
+def _numbers(page: str) -> _Numbers:
+    p = _Numbers()
+    p.feed(page)
+    return p
+
+
+def _get(d, dotted):
+    for part in dotted.split("."):
+        d = d[part]
+    return d
+
+
+@pytest.fixture
+def entries(make_trial, results_dict):
+    return [
+        BoardTrial(make_trial("hotspot-patrol"), results_dict("hotspot-patrol")),
+        BoardTrial(
+            make_trial("burglary-pop", intervention="problem_oriented_policing"),
+            results_dict(
+                "burglary-pop",
+                pct=4.26,
+                lo=-8.91,
+                hi=19.04,
+                p_reduction=0.3149,
+                n_treatment=12,
+                n_control=15,
+            ),
+        ),
+        BoardTrial(
+            make_trial("cctv-matched", method="matched_control", intervention="cctv"),
+            results_dict(
+                "cctv-matched",
+                pct=-9.0,
+                lo=-20.0,
+                hi=3.0,
+                bayes_status="failed",
+                n_treatment=3,
+                n_control=6,
+            ),
+        ),
+        BoardTrial(
+            make_trial("victim-call", status="in_field", intervention="victim_focused"), None
+        ),
+    ]
+
+
+def test_every_number_on_the_page_equals_results_json(entries):
+    board = render_board(entries, registry_name="Example CSP")
+    by_id = {e.trial.id: e.results for e in entries}
+    nums = _numbers(board.html).found
+    assert len(nums) >= 3 * 4  # effect, interval, counts for the analysed trials
+    checked = set()
+    for trial, field, value, text in nums:
+        expected = _get(by_id[trial], field)
+        if value is not None:  # exact JSON value on the element
+            assert json.loads(value) == expected
+        if field.startswith(("primary.percent", "bayesian.percent")):
+            assert text == format_percent(expected)
+            assert abs(float(text.rstrip("%")) - expected) <= 0.05 + 1e-12
+        elif field == "bayesian.p_reduction":
+            assert text == format_probability(expected)
+            assert abs(float(text) - expected) <= 0.005 + 1e-12
+        elif field.startswith("n_units."):
+            assert text == (f"{expected:,}" if expected >= 10 else "<10")
+        else:
+            pytest.fail(f"unexpected field {field}")
+        checked.add((trial, field))
+    # every analysed trial shows its effect, interval and unit counts
+    for tid in ("hotspot-patrol", "burglary-pop", "cctv-matched"):
+        for f in (
+            "primary.percent_change",
+            "primary.percent_ci_low",
+            "primary.percent_ci_high",
+            "n_units.treatment",
+            "n_units.control",
+        ):
+            assert (tid, f) in checked
+    assert ("hotspot-patrol", "bayesian.p_reduction") in checked
+    assert ("cctv-matched", "bayesian.p_reduction") not in checked  # the model failed
+    assert not any(t == "victim-call" for t, *_ in nums)  # still running: no numbers
+
+
+def test_verdicts_and_messages_on_the_page(entries):
+    board = render_board(entries, registry_name="Example CSP")
+    rows = board.summary().set_index("id")
+    assert rows.loc["hotspot-patrol", "verdict"] == "works"
+    assert rows.loc["burglary-pop", "verdict"] == "no effect found"
+    assert rows.loc["cctv-matched", "verdict"] == "no effect found"
+    assert rows.loc["cctv-matched", "sms"] == 3
+    assert rows.loc["victim-call", "verdict"] == "too early to say"
+    assert BAYES_FAILED in board.html
+    assert "SYNTHETIC" in board.html
+    assert 'src="data:image/png;base64,' in board.html  # forest plot embedded
+    assert "http://" not in board.html and "https://" not in board.html  # self-contained
+    assert "Pooled results need at least 2 analysed trials" in board.html
+    for label in ("works", "promising", "no effect found", "harmful", "too early to say"):
+        assert f"<strong>{label}</strong>" in board.html  # every rule printed
+
+
+def test_small_counts_suppressed_and_not_leaked(entries):
+    html = render_board(entries, registry_name="X").html
+    nums = {(t, f): (v, txt) for t, f, v, txt in _numbers(html).found}
+    assert nums[("cctv-matched", "n_units.treatment")] == (None, "<10")
+    assert nums[("cctv-matched", "n_units.control")] == (None, "<10")
+    assert nums[("burglary-pop", "n_units.treatment")] == ("12", "12")
+    cfg = BoardConfig(threshold=20)
+    nums = {
+        (t, f): txt
+        for t, f, _v, txt in _numbers(
+            render_board(entries, registry_name="X", config=cfg).html
+        ).found
+    }
+    assert nums[("burglary-pop", "n_units.treatment")] == "<20"
+    assert nums[("hotspot-patrol", "n_units.treatment")] == "40"
+
+
+def test_identifiers_in_unshown_results_never_reach_the_page(entries, make_trial, results_dict):
+    pseudonym = "p_" + "3f" * 8
+    raw = "OFF-77812"
+    r = results_dict("offender-focus")
+    r["primary"]["notes"] = f"largest residual {pseudonym} ({raw})"
+    r["displacement"] = {"top_units": [pseudonym, raw]}
+    r["analyses"][1]["notes"] = raw
+    trial = make_trial("offender-focus", kind="person", intervention="offender_focused")
+    ids = IdentifierSet.of([pseudonym, raw], "assignment.csv:unit")
+    board = render_board([*entries, BoardTrial(trial, r)], registry_name="X", identifiers=ids)
+    for text in (board.html, json.dumps(board.to_dict()), "\n".join(board.forest.labels())):
+        assert pseudonym not in text and raw not in text
+        assert not re.search(r"p_[0-9a-f]{16}", text)
+
+
+@pytest.mark.parametrize("where", ["title", "description"])
+def test_writer_refuses_when_an_identifier_would_be_shown(entries, make_trial, results_dict, where):
+    raw = "OFF-77812"
+    base = make_trial("offender-focus", kind="person", intervention="offender_focused")
+    if where == "title":
+        trial = base.model_copy(update={"title": f"Focused deterrence for {raw}"})
+    else:
+        iv = base.intervention.model_copy(update={"description": f"Visits to {raw} weekly"})
+        trial = base.model_copy(update={"intervention": iv})
+    ids = IdentifierSet.of([raw], "assignment.csv:unit")
+    with pytest.raises(DisclosureError, match="refusing to write"):
+        render_board(
+            [*entries, BoardTrial(trial, results_dict("offender-focus"))],
+            registry_name="X",
+            identifiers=ids,
+        )
+
+
+def test_pseudonym_pattern_refused_without_an_identifier_list(entries, make_trial, results_dict):
+    trial = make_trial("p-test").model_copy(update={"title": "Follow-up of p_00ff00ff00ff00ff"})
+    with pytest.raises(DisclosureError):
+        render_board([*entries, BoardTrial(trial, results_dict("p-test"))], registry_name="X")
+
+
+def test_plain_question(make_trial):
+    q = plain_question(make_trial())
+    assert q == (
+        "Does fifteen-minute foot patrols three times a day reduce crime harm in the "
+        "LSOAs that get it?"
+    )
+
+
+def test_board_config_file(tmp_path):
+    assert BoardConfig.load(tmp_path / "board.yaml") == BoardConfig()
+    (tmp_path / "board.yaml").write_text("threshold: 5\ntitle: Safer Town\n")
+    assert BoardConfig.load(tmp_path / "board.yaml") == BoardConfig(5, "Safer Town")
+    (tmp_path / "board.yaml").write_text("threshold: 0\n")
+    with pytest.raises(InputError, match="threshold"):
+        BoardConfig.load(tmp_path / "board.yaml")
+    (tmp_path / "board.yaml").write_text("treshold: 5\n")
+    with pytest.raises(InputError, match="unknown keys"):
+        BoardConfig.load(tmp_path / "board.yaml")
+
+
+def test_to_dict_is_json_ready(entries):
+    d = render_board(entries, registry_name="X").to_dict()
+    json.dumps(d, allow_nan=False)
+    assert d["trials"][0]["id"] == "hotspot-patrol"

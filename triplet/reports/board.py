@@ -1,0 +1,439 @@
+"""The Board's one-page "what works" summary across the registry (self-contained HTML, PDF).
+
+For each trial: the question in plain words, its status, the effect on the primary outcome with
+its interval, P(reduction) from the Bayesian model, strength of evidence (Maryland SMS level,
+:mod:`.verdict`), and a verdict in plain English with the rule that produced it; a forest plot;
+pooled results per intervention type (:mod:`triplet.tracking.pooling`). Every count is
+suppressed below the threshold and the finished page is scanned for person identifiers before it
+is written (:mod:`.disclosure`). Every number carries ``data-trial``/``data-field`` attributes
+naming its source in results.json (``data-value`` holds the exact JSON value, except for
+suppressed counts), so tests and auditors can check the page against the results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from triplet.errors import InputError
+from triplet.io import write_bytes, write_text
+from triplet.registry.models import Status, Trial, UnitKind
+from triplet.reports import verdict as verdicts
+from triplet.reports.disclosure import (
+    DEFAULT_THRESHOLD,
+    IdentifierSet,
+    check_no_identifiers,
+    format_count,
+    identifiers_in_frame,
+)
+from triplet.reports.forest import forest_plot
+from triplet.reports.formatting import format_percent, format_probability, missing
+
+__all__ = [
+    "Board",
+    "BoardConfig",
+    "BoardTrial",
+    "build_board",
+    "load_results",
+    "plain_question",
+    "render_board",
+    "trial_identifiers",
+]
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATUS_WORDS = {
+    Status.draft: "Draft (not yet registered)",
+    Status.registered: "Registered, not started",
+    Status.assigned: "Units assigned, not started",
+    Status.in_field: "Running in the field",
+    Status.completed: "Finished, awaiting analysis",
+    Status.analysed: "Analysed",
+}
+ACRONYM_LEVELS = {"lsoa", "msoa", "oa"}
+BAYES_FAILED = "Bayesian estimate failed convergence checks: not reported"
+
+
+@dataclass(frozen=True)
+class BoardConfig:
+    """Options of the Board page; read from ``board.yaml`` beside ``registry.yaml`` if present.
+
+    ``threshold``: counts below it are shown as ``<threshold`` (default 10).
+    """
+
+    threshold: int = DEFAULT_THRESHOLD
+    title: str | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> BoardConfig:
+        """Read a ``board.yaml`` (keys ``threshold``, ``title``); missing file -> defaults."""
+        if not path.exists():
+            return cls()
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"not valid YAML: {exc}", file=path) from None
+        unknown = set(data) - {"threshold", "title"}
+        if unknown:
+            raise InputError(
+                f"unknown keys {sorted(unknown)} (allowed: threshold, title)", file=path
+            )
+        t = data.get("threshold", DEFAULT_THRESHOLD)
+        if not isinstance(t, int) or isinstance(t, bool) or t < 1:
+            raise InputError(f"threshold: must be a whole number >= 1, got {t!r}", file=path)
+        return cls(threshold=t, title=data.get("title"))
+
+
+@dataclass(frozen=True)
+class BoardTrial:
+    """One trial as the Board sees it: its registration and its results.json (None if none)."""
+
+    trial: Trial
+    results: dict[str, Any] | None = None
+    dir: Path | None = None
+
+
+def load_results(trial_dir: Path) -> dict[str, Any] | None:
+    """``<trial_dir>/results/results.json`` as a dict, or None when the trial has no results."""
+    path = Path(trial_dir) / "results" / "results.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=path) from None
+
+
+def _first_sentence(text: str, limit: int = 140) -> str:
+    s = " ".join(text.split())
+    for stop in (". ", "; "):
+        if stop in s:
+            s = s.split(stop)[0]
+    s = s.rstrip(".")
+    return s if len(s) <= limit else s[: limit - 1].rstrip() + "..."
+
+
+def plain_question(trial: Trial) -> str:
+    """The trial's question in plain words, built from its registration."""
+    out = trial.outcomes.primary
+    what = "crime harm" if out.measure == "harm" else "the number of crimes"
+    if out.crime_types != "all":
+        kinds = ", ".join(out.crime_types)
+        what += f" ({kinds.lower()})"
+    level = trial.units.level.replace("_", " ")
+    if level.lower() in ACRONYM_LEVELS:
+        level = level.upper()
+    plural = level if level.endswith(("s", "S")) else level + "s"
+    desc = _first_sentence(trial.intervention.description)
+    desc = desc[0].lower() + desc[1:] if desc[:2] != desc[:2].upper() else desc
+    return f"Does {desc} reduce {what} in the {plural} that get it?"
+
+
+def _get(d: dict[str, Any] | None, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(d, dict):
+            return None
+        d = d.get(part)
+    return d
+
+
+@dataclass(frozen=True)
+class Board:
+    """A rendered Board page: the per-trial table, the pooled rows, the forest plot and HTML."""
+
+    rows: pd.DataFrame
+    pooled: pd.DataFrame
+    html: str
+    forest: Any = field(repr=False)
+
+    def summary(self) -> pd.DataFrame:
+        return self.rows.copy()
+
+    def plot(self, ax=None):
+        return self.forest.figure
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return df.astype(object).where(df.notna(), None).to_dict("records")
+
+        return {"trials": clean(self.rows), "pooled": clean(self.pooled)}
+
+
+def _pooled(entries: list[BoardTrial]) -> tuple[pd.DataFrame, str | None]:
+    """Pooled effects per intervention type from :mod:`triplet.tracking.pooling`, and a note."""
+    cols = [
+        "intervention",
+        "k",
+        "percent_change",
+        "ci_low",
+        "ci_high",
+        "p_reduction",
+        "method",
+        "trials",
+    ]
+    by_type: dict[str, list[BoardTrial]] = {}
+    for e in entries:
+        if verdicts.decide(e.trial, e.results).label is not verdicts.VerdictLabel.too_early:
+            by_type.setdefault(e.trial.intervention.type.value, []).append(e)
+    poolable = {k: v for k, v in by_type.items() if len(v) >= 2}
+    if not poolable:
+        return pd.DataFrame(columns=cols), (
+            "Pooled results need at least 2 analysed trials of the same intervention type; "
+            "none yet, so only per-trial results are shown."
+        )
+    try:
+        from triplet.tracking import pooling
+    except ImportError:
+        return pd.DataFrame(columns=cols), (
+            "Pooling (triplet.tracking.pooling) is not available in this installation; "
+            "only per-trial results are shown."
+        )
+    rows = []
+    for kind, members in sorted(poolable.items()):
+        res = pooling.pool_results([m.results for m in members])
+        d = res.to_dict()
+        rows.append(
+            {
+                "intervention": kind,
+                "k": len(members),
+                "percent_change": d.get("percent_change"),
+                "ci_low": d.get("percent_ci_low", d.get("ci_low")),
+                "ci_high": d.get("percent_ci_high", d.get("ci_high")),
+                "p_reduction": d.get("p_reduction"),
+                "method": d.get("method", ""),
+                "trials": ", ".join(m.trial.id for m in members),
+            }
+        )
+    return pd.DataFrame(rows, columns=cols), None
+
+
+def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
+    t, r = e.trial, e.results
+    v = verdicts.decide(t, r)
+    sms = verdicts.sms_level(t, (r or {}).get("n_units"))
+    primary = (r or {}).get("primary") or {}
+    bayes = (r or {}).get("bayesian")
+    conf = round(100 * (1 - t.analysis.alpha))
+    return {
+        "id": t.id,
+        "title": t.title,
+        "question": plain_question(t),
+        "intervention": t.intervention.type.label,
+        "intervention_type": t.intervention.type.value,
+        "status": t.status.value,
+        "status_words": STATUS_WORDS[t.status],
+        "synthetic": bool((r or {}).get("synthetic"))
+        or any(s.uri.startswith("example://") for s in t.data_sources),
+        "measure": primary.get("measure") or t.outcomes.primary.measure,
+        "conf": conf,
+        "percent_change": primary.get("percent_change"),
+        "percent_ci_low": primary.get("percent_ci_low"),
+        "percent_ci_high": primary.get("percent_ci_high"),
+        "estimator": primary.get("estimator"),
+        "bayes_status": None if not bayes else bayes.get("status"),
+        "p_reduction": v.p_reduction,
+        "sms": sms.level,
+        "sms_reason": sms.reason,
+        "verdict": v.label.value,
+        "verdict_class": v.css_class,
+        "rule": v.rule,
+        "n_treatment": _get(r, "n_units.treatment"),
+        "n_control": _get(r, "n_units.control"),
+        "n_analysed": _get(r, "n_units.analysed"),
+        "threshold": threshold,
+    }
+
+
+def _span(trial_id: str, field_: str, value: Any, text: str, *, exact: bool = True) -> str:
+    """An HTML span carrying the number's source; ``exact=False`` omits data-value."""
+    import html as _html
+
+    attrs = f'class="num" data-trial="{_html.escape(trial_id)}" data-field="{field_}"'
+    if exact and not missing(value):
+        attrs += f' data-value="{_html.escape(json.dumps(value))}"'
+    return f"<span {attrs}>{_html.escape(text)}</span>"
+
+
+def render_board(
+    entries: Iterable[BoardTrial],
+    *,
+    registry_name: str,
+    config: BoardConfig | None = None,
+    identifiers: IdentifierSet | None = None,
+    generated_at: dt.datetime | None = None,
+    where: str | Path = "<board>",
+) -> Board:
+    """Render the Board page; raise :class:`~.disclosure.DisclosureError` if it would show a
+    person identifier (``identifiers`` plus the pseudonym pattern)."""
+    import jinja2
+    from markupsafe import Markup
+
+    config = config or BoardConfig()
+    entries = list(entries)
+    th = config.threshold
+    rows = [_trial_row(e, th) for e in entries]
+    table = pd.DataFrame(rows)
+    pooled, pooled_note = _pooled(entries)
+
+    forest_rows = [
+        {
+            "label": f"{r['title']}",
+            "percent_change": r["percent_change"] if r["verdict"] != "too early to say" else None,
+            "ci_low": r["percent_ci_low"],
+            "ci_high": r["percent_ci_high"],
+            "kind": "trial",
+            "verdict": r["verdict"],
+        }
+        for r in rows
+    ] + [
+        {
+            "label": f"Pooled: {p['intervention'].replace('_', ' ')} ({p['k']} trials)",
+            "percent_change": p["percent_change"],
+            "ci_low": p["ci_low"],
+            "ci_high": p["ci_high"],
+            "kind": "pooled",
+            "verdict": "pooled",
+        }
+        for p in pooled.to_dict("records")
+    ]
+    forest = forest_plot(
+        pd.DataFrame(
+            forest_rows, columns=["label", "percent_change", "ci_low", "ci_high", "kind", "verdict"]
+        ),
+        xlabel="Change in the primary outcome (%), with its interval",
+    )
+
+    def num(r: dict[str, Any], fld: str, value: Any, kind: str) -> Markup:
+        if kind == "percent":
+            return Markup(_span(r["id"], fld, value, format_percent(value)))
+        if kind == "prob":
+            return Markup(_span(r["id"], fld, value, format_probability(value)))
+        text = format_count(value, th)
+        return Markup(_span(r["id"], fld, value, text, exact=text != f"<{th}"))
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    now = generated_at or dt.datetime.now(dt.UTC)
+    counts = table["verdict"].value_counts().to_dict() if len(table) else {}
+    page = env.get_template("board.html.j2").render(
+        title=config.title or f"{registry_name}: what works",
+        registry_name=registry_name,
+        generated=now.strftime("%d %B %Y, %H:%M UTC"),
+        rows=rows,
+        pooled=pooled.to_dict("records"),
+        pooled_note=pooled_note,
+        forest_uri=forest.data_uri(),
+        rules=verdicts.RULES,
+        sms_mapping=verdicts.SMS_MAPPING,
+        synthetic=any(r["synthetic"] for r in rows),
+        threshold=th,
+        counts=counts,
+        verdict_order=[v.value for v in verdicts.VerdictLabel],
+        num=num,
+        bayes_failed=BAYES_FAILED,
+        format_percent=format_percent,
+        format_probability=format_probability,
+    )
+    ids = identifiers or IdentifierSet()
+    check_no_identifiers(page, ids, where=where)
+    check_no_identifiers("\n".join(forest.labels()), ids, where=f"{where} (forest plot labels)")
+    return Board(rows=table, pooled=pooled, html=page, forest=forest)
+
+
+def trial_identifiers(trial_file: Any, root: Path) -> IdentifierSet:
+    """Person identifiers in a trial's data: unit ids of person-level trials (assignment.csv and
+    the units source) and person columns of its records and person tables."""
+    t: Trial = trial_file.trial
+    ids = IdentifierSet()
+    assignment = Path(trial_file.dir) / "assignment.csv"
+    person = t.units.kind is UnitKind.person
+    if person and assignment.exists():
+        frame = pd.read_csv(assignment, dtype=str)
+        ids = ids | IdentifierSet.of(frame.get("unit", pd.Series(dtype=str)), f"{assignment}:unit")
+    if person and t.units.candidates:
+        ids = ids | IdentifierSet.of(t.units.candidates, f"{trial_file.path}:units.candidates")
+    for src in t.data_sources:
+        if src.kind not in ("records", "units"):
+            continue
+        frame = _load_source_cached(src, root)
+        extra = [t.units.id_column] if person else []
+        if person and src.kind == "units":
+            extra += ["unit", "offender_id"]
+        ids = ids | identifiers_in_frame(frame, f"{t.id}:{src.name}", extra)
+    return ids
+
+
+_SOURCE_CACHE: dict[tuple[str, str], pd.DataFrame] = {}
+
+
+def _load_source_cached(src: Any, root: Path) -> pd.DataFrame:
+    from triplet.records.sources import load_source
+
+    key = (str(root.resolve()), src.uri)
+    if key not in _SOURCE_CACHE:
+        if len(_SOURCE_CACHE) > 8:
+            _SOURCE_CACHE.clear()
+        _SOURCE_CACHE[key] = load_source(src, root)
+    return _SOURCE_CACHE[key]
+
+
+def build_board(
+    registry_path: str | Path,
+    out: str | Path | None = None,
+    *,
+    threshold: int | None = None,
+    pdf: bool = False,
+    overwrite: bool = False,
+) -> Path:
+    """Write the Board page for every trial of ``registry_path``; return the HTML path.
+
+    Default ``out`` is ``board.html`` beside the registry. ``threshold`` overrides ``board.yaml``.
+    With ``pdf`` a PDF is printed beside it with headless Chromium (:mod:`.chromium`).
+    """
+    from triplet.registry import load_registry
+
+    loaded = load_registry(registry_path)
+    root = Path(loaded.root)
+    config = BoardConfig.load(root / "board.yaml")
+    if threshold is not None:
+        if threshold < 1:
+            raise InputError(f"--threshold must be >= 1, got {threshold}")
+        config = BoardConfig(threshold=threshold, title=config.title)
+    out = Path(out) if out is not None else root / "board.html"
+    if out.exists() and not overwrite:
+        from triplet.errors import OverwriteError
+
+        raise OverwriteError(f"{out}: already exists; refusing to overwrite it (use --overwrite)")
+    entries, ids = [], IdentifierSet()
+    for tf in loaded.trials.values():
+        entries.append(BoardTrial(trial=tf.trial, results=load_results(tf.dir), dir=Path(tf.dir)))
+        ids = ids | trial_identifiers(tf, root)
+    board = render_board(
+        entries,
+        registry_name=loaded.registry.name,
+        config=config,
+        identifiers=ids,
+        where=out,
+    )
+    write_text(out, board.html, overwrite=overwrite)
+    if pdf:
+        from triplet.reports.chromium import print_to_pdf
+
+        pdf_path = out.with_suffix(".pdf")
+        data = print_to_pdf(out)
+        write_bytes(pdf_path, data, overwrite=overwrite)
+    return out
+
+
+def _finite(x: Any) -> bool:
+    return not missing(x) and math.isfinite(float(x))
