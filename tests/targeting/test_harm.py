@@ -1,0 +1,132 @@
+"""Harm indices: weights against their cited sources, matching order, unmatched reporting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from triplet.errors import InputError
+from triplet.targeting.harm import (
+    NON_CRIME_CATEGORIES,
+    POLICE_UK_CATEGORIES,
+    _build_category_table,
+    _read_packaged,
+    category_weights,
+    harm_of,
+    load_index,
+)
+
+
+def test_cchi_weights_match_published_values():
+    # Sherman, Neyroud & Neyroud (2016): 15-year murder starting point, 5-year rape, 1-year robbery.
+    idx = load_index("cambridge")
+    assert idx.unit == "days"
+    assert idx.by_code["1"] == 5475 == 15 * 365
+    assert idx.by_code["19C"] == 1825 == 5 * 365
+    assert idx.by_code["34B"] == 365
+
+
+def test_ons_css_weights_match_published_values():
+    # ONS (2016) Crime Severity Score: homicide 7,979; attempted murder 4,663; cannabis 3.
+    idx = load_index("ons_css")
+    assert idx.by_code["1"] == 7979
+    assert idx.by_code["2"] == 4663
+    assert idx.by_code["92D"] == 3
+    assert idx.unit == "points"
+
+
+def test_cchi_file_columns_and_sources_are_complete():
+    codes = _read_packaged("cambridge_crime_harm_index.csv")
+    for col in ("offence_code", "offence", "police_uk_category", "days", "source"):
+        assert col in codes.columns
+    assert codes["source"].str.len().min() > 10
+    assert codes["offence_code"].is_unique
+    assert set(codes["police_uk_category"]) <= set(POLICE_UK_CATEGORIES)
+    assert (codes["days"] > 0).all()
+    # every crime category except "Other crime" and ASB has at least one offence code
+    covered = set(codes["police_uk_category"])
+    assert set(POLICE_UK_CATEGORIES) - covered == {"Other crime", "Anti-social behaviour"}
+
+
+def test_category_table_is_reproducible_from_offences():
+    shipped = _read_packaged("police_uk_category_weights.csv")
+    rebuilt = _build_category_table()
+    assert list(shipped["crime_type"]) == list(rebuilt["crime_type"])
+    np.testing.assert_allclose(shipped["cambridge_days"], rebuilt["cambridge_days"])
+    assert set(shipped["crime_type"]) == set(POLICE_UK_CATEGORIES)
+    assert shipped["derivation"].str.contains("Approximation|non-crime").all()
+
+
+def test_category_weight_is_volume_weighted_mean():
+    offences = pd.DataFrame({"police_uk_category": ["A", "A", "B"], "days": [10.0, 100.0, 7.0],
+                             "volume_share": [0.9, 0.1, 1.0]})
+    w = category_weights(offences)
+    assert w["A"] == pytest.approx(0.9 * 10 + 0.1 * 100)  # 19
+    assert w["B"] == 7.0
+
+
+def test_harm_of_code_first_then_category_then_non_crime():
+    records = pd.DataFrame({
+        "offence_code": ["1", None, "ZZZ", None],
+        "crime_type": ["Shoplifting", "Robbery", "Burglary", "Anti-social behaviour"],
+    })
+    scores = harm_of(records, "cambridge")
+    # the code wins over the (wrong) category
+    assert scores.days.tolist()[0] == 5475
+    assert scores.days.tolist()[1] == 365
+    burglary = load_index("cambridge").by_category["Burglary"]
+    assert scores.days.tolist()[2] == pytest.approx(burglary)
+    assert scores.days.tolist()[3] == 0
+    assert scores.basis.astype(str).tolist() == ["offence_code", "crime_type", "crime_type",
+                                                 "non_crime"]
+    assert scores.n_non_crime == 1
+    assert scores.total == pytest.approx(5475 + 365 + burglary)
+    assert "Anti-social behaviour" in NON_CRIME_CATEGORIES
+
+
+def test_unmatched_raises_by_default_with_row_and_count():
+    records = pd.DataFrame({"crime_type": ["Robbery", "Made up", "Made up"]})
+    with pytest.raises(InputError) as err:
+        harm_of(records, "cambridge")
+    msg = str(err.value)
+    assert "Made up" in msg and "2 records" in msg and "row 2" in msg
+
+
+def test_unmatched_exclude_is_nan_and_counted_never_zero():
+    records = pd.DataFrame({"crime_type": ["Robbery", "Made up", "Made up"]})
+    scores = harm_of(records, "cambridge", unmatched="exclude")
+    assert np.isnan(scores.days.iloc[1]) and np.isnan(scores.days.iloc[2])
+    assert scores.n_unmatched == 2
+    assert scores.unmatched.loc[0, "crime_type"] == "Made up"
+    assert scores.total == 365
+    assert scores.to_dict()["n_unmatched"] == 2
+
+
+def test_ons_css_partial_coverage_is_reported():
+    records = pd.DataFrame({"offence_code": ["1", "46"], "crime_type": ["Violence and sexual offences",
+                                                                       "Shoplifting"]})
+    scores = harm_of(records, "ons_css", unmatched="exclude")
+    assert scores.days.iloc[0] == 7979
+    assert scores.n_unmatched == 1
+
+
+def test_custom_index_csv(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("offence_code,crime_type,days\n28E,,40\n,Shoplifting,1\n")
+    idx = load_index(path)
+    records = pd.DataFrame({"offence_code": ["28E", None], "crime_type": ["Burglary", "Shoplifting"]})
+    assert harm_of(records, idx).days.tolist() == [40, 1]
+
+
+def test_custom_index_bad_weight_names_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("crime_type,days\nRobbery,365\nShoplifting,lots\n")
+    with pytest.raises(InputError) as err:
+        load_index(path)
+    assert f"{path}:3" in str(err.value)
+
+
+def test_unknown_index_name():
+    with pytest.raises(InputError):
+        load_index("nonsense")

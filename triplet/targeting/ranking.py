@@ -1,0 +1,378 @@
+"""Rank crime units (places, times, offenders, victims) by harm and by count.
+
+Targeting asks where, when, by whom and against whom harm concentrates (Sherman 2013, "The
+rise of evidence-based policing: targeting, testing and tracking", *Crime and Justice* 42).
+:func:`rank_units` sums harm (days of imprisonment, Cambridge Crime Harm Index) and counts
+crimes per unit, and ranks the units both ways so the two orders can be compared.
+
+Ranks are ordinal (1 = most harm). Ties are broken by count, then by unit id, so the ranking
+does not depend on the order of the records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from triplet.errors import InputError, Problem
+from triplet.targeting.harm import NON_CRIME_CATEGORIES, HarmIndex, HarmScores, harm_of
+
+__all__ = [
+    "RANKING_COLUMNS",
+    "UNIT_ALIASES",
+    "Ranking",
+    "grid_cell_centres",
+    "grid_cells",
+    "hour_of_week",
+    "rank_units",
+    "resolve_unit",
+]
+
+RANKING_COLUMNS: tuple[str, ...] = (
+    "unit", "rank", "harm", "count", "harm_per_crime", "share", "cumulative_share",
+    "count_rank", "count_share", "count_cumulative_share",
+)
+
+#: Unit names accepted by :func:`rank_units` (and ``triplet target --unit``) -> (column, kind).
+UNIT_ALIASES: dict[str, tuple[str, str]] = {
+    "lsoa": ("lsoa_code", "place"),
+    "lsoa_code": ("lsoa_code", "place"),
+    "grid": ("grid_cell", "place"),
+    "hotspot": ("hotspot", "place"),
+    "offender": ("suspect_id", "offender"),
+    "suspect_id": ("suspect_id", "offender"),
+    "victim": ("victim_id", "victim"),
+    "victim_id": ("victim_id", "victim"),
+    "month": ("month", "time"),
+    "hour_of_week": ("hour_of_week", "time"),
+}
+
+_EARTH_RADIUS_M = 6_371_008.8
+
+
+def grid_cells(records: pd.DataFrame, size_m: float, *, x: str | None = None,
+               y: str | None = None) -> pd.Series:
+    """Square grid cell id of each record, cells ``size_m`` metres wide.
+
+    Uses projected ``x``/``y`` columns (metres) when given, otherwise longitude/latitude
+    projected with a local equirectangular projection about the records' mean latitude
+    (error well under 1% across a borough). Ids look like ``g150_E123_N456`` (size, column,
+    row); records without coordinates get NA.
+    """
+    if size_m <= 0:
+        raise InputError(Problem(file="<records>", field="size_m",
+                                 message=f"grid size must be > 0 metres, got {size_m}"))
+    if x is not None and y is not None:
+        xs = records[x].to_numpy(dtype=float, na_value=np.nan)
+        ys = records[y].to_numpy(dtype=float, na_value=np.nan)
+    else:
+        for col in ("longitude", "latitude"):
+            if col not in records.columns:
+                raise InputError(Problem(file="<records>", field=col,
+                                         message="grid cells need longitude/latitude (or x/y)"))
+        lon = records["longitude"].to_numpy(dtype=float, na_value=np.nan)
+        lat = records["latitude"].to_numpy(dtype=float, na_value=np.nan)
+        lat0 = np.deg2rad(np.nanmean(lat)) if np.isfinite(lat).any() else 0.0
+        xs = _EARTH_RADIUS_M * np.deg2rad(lon) * np.cos(lat0)
+        ys = _EARTH_RADIUS_M * np.deg2rad(lat)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    ix = np.floor(np.where(ok, xs, 0) / size_m).astype(np.int64)
+    iy = np.floor(np.where(ok, ys, 0) / size_m).astype(np.int64)
+    size = f"{size_m:g}"
+    # build ids once per distinct cell, not per record
+    pairs = pd.MultiIndex.from_arrays([ix, iy])
+    codes, uniq = pairs.factorize()
+    labels = np.array([f"g{size}_E{a}_N{b}" for a, b in uniq], dtype=object)
+    out = pd.Series(labels[codes], index=records.index, name="grid_cell", dtype="str")
+    return out.where(ok)
+
+
+def grid_cell_centres(cells: Iterable[str]) -> pd.DataFrame:
+    """Centres (metres, same projection as :func:`grid_cells`) of grid cell ids: unit, x, y."""
+    rows = []
+    for cell in cells:
+        try:
+            size_s, e, n = str(cell).split("_")
+            size = float(size_s[1:])
+            rows.append((cell, (int(e[1:]) + 0.5) * size, (int(n[1:]) + 0.5) * size))
+        except ValueError as exc:
+            raise InputError(Problem(file="<units>", field="unit",
+                                     message=f"not a grid cell id: {cell!r}")) from exc
+    return pd.DataFrame(rows, columns=["unit", "x", "y"])
+
+
+def hour_of_week(records: pd.DataFrame) -> pd.Series:
+    """Hour of the week of each crime, 0 = Monday 00:00-00:59 ... 167 = Sunday 23:00.
+
+    Needs ``date`` with times; NA where the date is unknown.
+    """
+    if "date" not in records.columns:
+        raise InputError(Problem(file="<records>", field="date",
+                                 message="hour of week needs a 'date' column with times"))
+    d = pd.to_datetime(records["date"], errors="coerce")
+    known = d.notna()
+    if not known.any():
+        raise InputError(Problem(file="<records>", field="date",
+                                 message="no record has a date: hour of week is unavailable "
+                                         "(data.police.uk gives months only)"))
+    if (d[known].dt.hour == 0).all() and (d[known].dt.minute == 0).all():
+        raise InputError(Problem(file="<records>", field="date",
+                                 message="dates carry no times (all midnight): hour of week "
+                                         "would be meaningless"))
+    how = d.dt.day_of_week * 24 + d.dt.hour
+    return how.astype("Int64").rename("hour_of_week")
+
+
+def resolve_unit(records: pd.DataFrame, unit: str | pd.Series, *,
+                 grid_size_m: float = 250.0) -> tuple[pd.Series, str, str]:
+    """The unit id of each record, the unit's name and its kind (place/time/offender/victim).
+
+    ``unit`` is an alias (``lsoa``, ``grid``, ``offender``, ``victim``, ``month``,
+    ``hour_of_week``, ``hotspot``), any column name of ``records`` (kind ``place``), or a
+    Series of ids aligned to ``records`` (e.g. hot-spot membership).
+    """
+    if isinstance(unit, pd.Series):
+        if not unit.index.equals(records.index):
+            raise InputError(Problem(file="<records>", field="unit",
+                                     message="the unit Series must be aligned to the records"))
+        return unit, str(unit.name or "unit"), "place"
+    column, kind = UNIT_ALIASES.get(unit, (unit, "place"))
+    if column == "grid_cell" and "grid_cell" not in records.columns:
+        return grid_cells(records, grid_size_m), f"grid{grid_size_m:g}m", kind
+    if column == "hour_of_week" and "hour_of_week" not in records.columns:
+        return hour_of_week(records), "hour_of_week", kind
+    if column not in records.columns:
+        known = ", ".join(sorted(UNIT_ALIASES))
+        raise InputError(Problem(file="<records>", field=column,
+                                 message=f"records have no column {column!r} for unit {unit!r} "
+                                         f"(known units: {known}, or any column name)"))
+    return records[column], column, kind
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Units ranked by harm (and by count): the table and how it was made.
+
+    ``table`` columns: ``unit, rank, harm, count, harm_per_crime, share, cumulative_share,
+    count_rank, count_share, count_cumulative_share``, sorted by ``rank``. Harm is in
+    ``harm_unit`` (days of imprisonment for the Cambridge index). ``n_no_unit`` records had
+    no unit id and ``n_unmatched`` had no harm weight: both are excluded and counted.
+    """
+
+    table: pd.DataFrame
+    unit_name: str
+    kind: str
+    harm_unit: str
+    index_name: str
+    n_records: int
+    n_no_unit: int
+    n_unmatched: int
+    n_non_crime: int
+
+    @property
+    def n_units(self) -> int:
+        return len(self.table)
+
+    @property
+    def is_person(self) -> bool:
+        """True for offender/victim rankings (ids are pseudonymised; keep out of Board output)."""
+        return self.kind in ("offender", "victim")
+
+    def top(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` highest-harm units."""
+        return self.table.head(n)
+
+    def summary(self) -> pd.DataFrame:
+        """One-row overview: units, crimes, harm, exclusions."""
+        t = self.table
+        return pd.DataFrame([{
+            "unit": self.unit_name, "kind": self.kind, "index": self.index_name,
+            "n_units": len(t), "n_units_with_crime": int((t["count"] > 0).sum()),
+            "crimes": int(t["count"].sum()), "harm": float(t["harm"].sum()),
+            "harm_unit": self.harm_unit, "n_records": self.n_records,
+            "n_no_unit": self.n_no_unit, "n_unmatched": self.n_unmatched,
+            "n_non_crime": self.n_non_crime,
+        }])
+
+    def to_dict(self, *, top: int | None = None) -> dict:
+        """JSON-ready summary and the table (all rows, or the ``top`` ones)."""
+        table = self.table if top is None else self.table.head(top)
+        rows = table.astype({"unit": "str"}).to_dict(orient="records")
+        rows = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                 for k, v in r.items()} for r in rows]
+        summary = {k: (v.item() if hasattr(v, "item") else v)
+                   for k, v in self.summary().iloc[0].items()}
+        return {"summary": summary, "table": rows}
+
+    def plot(self, ax=None, *, top: int = 20):
+        """Bar chart of the top units' share of harm beside their share of crimes."""
+        import matplotlib.pyplot as plt
+
+        t = self.table.head(top)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, max(2.5, 0.28 * len(t) + 1)))
+        pos = np.arange(len(t))
+        labels = [f"#{r}" for r in t["rank"]] if self.is_person else t["unit"].astype(str)
+        ax.barh(pos - 0.2, 100 * t["share"], height=0.4, label="share of harm")
+        ax.barh(pos + 0.2, 100 * t["count_share"], height=0.4, label="share of crimes")
+        ax.set_yticks(pos, labels)
+        ax.invert_yaxis()
+        ax.set_xlabel("per cent of total")
+        ax.set_title(f"Top {len(t)} {self.unit_name} by harm ({self.index_name})")
+        ax.legend(loc="lower right")
+        return ax
+
+    def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the table as CSV or Parquet (by suffix), atomically, never overwriting."""
+        from triplet.io import write_dataframe
+
+        path = Path(path)
+        if path.suffix.lower() not in (".csv", ".parquet"):
+            raise InputError(Problem(file=str(path), field="out",
+                                     message="output must end in .csv or .parquet"))
+        table = self.table.astype({"unit": "str"})
+        return write_dataframe(path, table, overwrite=overwrite)
+
+
+def _harm_days(records: pd.DataFrame, harm, unmatched: str
+               ) -> tuple[np.ndarray, np.ndarray, str, str, int]:
+    """Per-record harm days, a non-crime mask, the harm unit, index name, n unmatched."""
+    if harm is None:
+        harm = "cambridge"
+    if isinstance(harm, HarmScores):
+        scores = harm
+    elif isinstance(harm, HarmIndex | str | Path):
+        scores = harm_of(records, harm, unmatched=unmatched)
+    elif isinstance(harm, pd.Series):
+        if len(harm) != len(records):
+            raise InputError(Problem(file="<records>", field="harm",
+                                     message="the harm Series must have one value per record"))
+        days = harm.to_numpy(dtype=float, na_value=np.nan)
+        if "crime_type" in records.columns:
+            non_crime = records["crime_type"].isin(NON_CRIME_CATEGORIES).to_numpy()
+        else:
+            non_crime = np.zeros(len(records), dtype=bool)
+        return days, non_crime, "days", str(harm.name or "harm"), int(np.isnan(days).sum())
+    else:
+        raise InputError(Problem(file="<records>", field="harm",
+                                 message=f"unsupported harm: {type(harm).__name__}"))
+    days = scores.days.to_numpy(dtype=float, na_value=np.nan)
+    non_crime = (scores.basis == "non_crime").to_numpy()
+    return days, non_crime, scores.unit, scores.index_name, scores.n_unmatched
+
+
+def rank_units(
+    records: pd.DataFrame,
+    *,
+    unit: str | pd.Series,
+    harm: HarmScores | HarmIndex | pd.Series | str | None = None,
+    units: Iterable | None = None,
+    grid_size_m: float = 250.0,
+    unmatched: Literal["raise", "exclude"] = "raise",
+    include_non_crime: bool = False,
+) -> Ranking:
+    """Rank units by total harm, with count, harm per crime, shares and the count ranking.
+
+    ``harm``: a :class:`HarmScores`, an index (name/path/:class:`HarmIndex`, default the
+    Cambridge Crime Harm Index, days) or a per-record Series of days. ``units``: every unit to
+    rank, so that units with no crime appear with zero (otherwise only units seen).
+    Records with no unit id, and records with no harm weight (``unmatched="exclude"``), are
+    left out and counted. Anti-social behaviour (not a crime, no harm weight) is left out of
+    both harm and count unless ``include_non_crime``; it is counted in ``n_non_crime``.
+    Sherman, Neyroud & Neyroud (2016).
+    """
+    ids, unit_name, kind = resolve_unit(records, unit, grid_size_m=grid_size_m)
+    days, non_crime, harm_unit, index_name, n_unmatched = _harm_days(records, harm, unmatched)
+    n_non_crime = int(non_crime.sum())
+    has_unit = ids.notna().to_numpy()
+    has_harm = ~np.isnan(days)
+    keep = has_unit & has_harm
+    if not include_non_crime and n_non_crime:
+        keep &= ~non_crime
+    n_no_unit = int((~has_unit).sum())
+
+    # factorize once (categorical columns give their codes for free), then bincount
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        codes = ids.cat.codes.to_numpy()
+        labels = ids.cat.categories
+    else:
+        codes, labels = pd.factorize(ids, sort=False)
+    codes_k = codes[keep] if not keep.all() else codes
+    n_lab = len(labels)
+    count = np.bincount(codes_k, minlength=n_lab).astype(np.int64)
+    total_harm = np.bincount(codes_k, weights=days[keep] if not keep.all() else days,
+                             minlength=n_lab)
+    present = count > 0
+    labels = pd.Index(labels)[present]
+    count = count[present]
+    total_harm = total_harm[present]
+
+    if units is not None:
+        extra = pd.Index(pd.unique(pd.Index(list(units))))
+        if kind == "time" and unit_name == "month":
+            extra = pd.PeriodIndex(extra.astype(str), freq="M") if len(extra) else extra
+        missing = extra.difference(labels) if len(extra) else extra
+        if len(missing):
+            labels = labels.append(pd.Index(missing))
+            count = np.concatenate([count, np.zeros(len(missing), dtype=np.int64)])
+            total_harm = np.concatenate([total_harm, np.zeros(len(missing))])
+
+    table = _rank_table(labels, total_harm, count)
+    return Ranking(
+        table=table, unit_name=unit_name, kind=kind, harm_unit=harm_unit,
+        index_name=index_name, n_records=len(records), n_no_unit=n_no_unit,
+        n_unmatched=int(n_unmatched), n_non_crime=int(n_non_crime),
+    )
+
+
+def _order(primary: np.ndarray, secondary: np.ndarray, labels: pd.Index) -> np.ndarray:
+    """Indices sorting by primary desc, secondary desc, label asc (deterministic)."""
+    label_rank = pd.Index(labels.astype(str)).argsort(kind="stable")
+    label_pos = np.empty(len(labels), dtype=np.int64)
+    label_pos[label_rank] = np.arange(len(labels))
+    return np.lexsort((label_pos, -secondary, -primary))
+
+
+def _rank_table(labels: pd.Index, harm: np.ndarray, count: np.ndarray) -> pd.DataFrame:
+    n = len(labels)
+    total_h = harm.sum()
+    total_c = count.sum()
+    by_harm = _order(harm, count.astype(float), labels)
+    by_count = _order(count.astype(float), harm, labels)
+
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_harm] = np.arange(1, n + 1)
+    count_rank = np.empty(n, dtype=np.int64)
+    count_rank[by_count] = np.arange(1, n + 1)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = harm / total_h if total_h > 0 else np.full(n, np.nan)
+        count_share = count / total_c if total_c > 0 else np.full(n, np.nan)
+        hpc = np.where(count > 0, harm / np.maximum(count, 1), np.nan)
+    cum = np.empty(n)
+    cum[by_harm] = np.minimum(np.cumsum(share[by_harm]), 1.0)
+    ccum = np.empty(n)
+    ccum[by_count] = np.minimum(np.cumsum(count_share[by_count]), 1.0)
+    if total_h > 0:  # the last unit holds exactly 100%
+        cum[by_harm[-1]] = 1.0
+    if total_c > 0:
+        ccum[by_count[-1]] = 1.0
+
+    table = pd.DataFrame({
+        "unit": labels[by_harm],
+        "rank": rank[by_harm],
+        "harm": harm[by_harm],
+        "count": count[by_harm],
+        "harm_per_crime": hpc[by_harm],
+        "share": share[by_harm],
+        "cumulative_share": cum[by_harm],
+        "count_rank": count_rank[by_harm],
+        "count_share": count_share[by_harm],
+        "count_cumulative_share": ccum[by_harm],
+    })
+    return table
