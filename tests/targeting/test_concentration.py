@@ -39,19 +39,27 @@ def test_units_for_share_known_answers():
 
 def _people():
     # offender p1: 1 robbery (365) + 1 shoplifting (2.5) ; p2..p5: one shoplifting each
-    return pd.DataFrame({
-        "suspect_id": ["p1", "p1", "p2", "p3", "p4", "p5"],
-        "victim_id": ["v1", "v2", "v2", "v2", "v3", "v4"],
-        "crime_type": ["Robbery", "Shoplifting", "Shoplifting", "Shoplifting", "Shoplifting",
-                       "Shoplifting"],
-    })
+    return pd.DataFrame(
+        {
+            "suspect_id": ["p1", "p1", "p2", "p3", "p4", "p5"],
+            "victim_id": ["v1", "v2", "v2", "v2", "v3", "v4"],
+            "crime_type": [
+                "Robbery",
+                "Shoplifting",
+                "Shoplifting",
+                "Shoplifting",
+                "Shoplifting",
+                "Shoplifting",
+            ],
+        }
+    )
 
 
 def test_felonious_few_and_repeat_offenders():
     rep = concentration(rank_units(_people(), unit="offender"))
     t50 = rep.threshold(0.5)
-    assert t50.units_harm == 1          # p1 alone holds 367.5 / 377.5 days
-    assert t50.units_count == 2         # 6 crimes: p1 (2) + one more reach 3 = 50%
+    assert t50.units_harm == 1  # p1 alone holds 367.5 / 377.5 days
+    assert t50.units_count == 2  # 6 crimes: p1 (2) + one more reach 3 = 50%
     assert rep.repeat["n_repeat"] == 1 and rep.repeat["n_persons"] == 5
     assert rep.repeat["share_of_count"] == pytest.approx(2 / 6)
     assert rep.repeat["share_of_harm"] == pytest.approx(367.5 / 377.5)

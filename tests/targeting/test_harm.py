@@ -59,18 +59,25 @@ def test_category_table_is_reproducible_from_offences():
 
 
 def test_category_weight_is_volume_weighted_mean():
-    offences = pd.DataFrame({"police_uk_category": ["A", "A", "B"], "days": [10.0, 100.0, 7.0],
-                             "volume_share": [0.9, 0.1, 1.0]})
+    offences = pd.DataFrame(
+        {
+            "police_uk_category": ["A", "A", "B"],
+            "days": [10.0, 100.0, 7.0],
+            "volume_share": [0.9, 0.1, 1.0],
+        }
+    )
     w = category_weights(offences)
     assert w["A"] == pytest.approx(0.9 * 10 + 0.1 * 100)  # 19
     assert w["B"] == 7.0
 
 
 def test_harm_of_code_first_then_category_then_non_crime():
-    records = pd.DataFrame({
-        "offence_code": ["1", None, "ZZZ", None],
-        "crime_type": ["Shoplifting", "Robbery", "Burglary", "Anti-social behaviour"],
-    })
+    records = pd.DataFrame(
+        {
+            "offence_code": ["1", None, "ZZZ", None],
+            "crime_type": ["Shoplifting", "Robbery", "Burglary", "Anti-social behaviour"],
+        }
+    )
     scores = harm_of(records, "cambridge")
     # the code wins over the (wrong) category
     assert scores.days.tolist()[0] == 5475
@@ -78,8 +85,12 @@ def test_harm_of_code_first_then_category_then_non_crime():
     burglary = load_index("cambridge").by_category["Burglary"]
     assert scores.days.tolist()[2] == pytest.approx(burglary)
     assert scores.days.tolist()[3] == 0
-    assert scores.basis.astype(str).tolist() == ["offence_code", "crime_type", "crime_type",
-                                                 "non_crime"]
+    assert scores.basis.astype(str).tolist() == [
+        "offence_code",
+        "crime_type",
+        "crime_type",
+        "non_crime",
+    ]
     assert scores.n_non_crime == 1
     assert scores.total == pytest.approx(5475 + 365 + burglary)
     assert "Anti-social behaviour" in NON_CRIME_CATEGORIES
@@ -104,8 +115,9 @@ def test_unmatched_exclude_is_nan_and_counted_never_zero():
 
 
 def test_ons_css_partial_coverage_is_reported():
-    records = pd.DataFrame({"offence_code": ["1", "46"], "crime_type": ["Violence and sexual offences",
-                                                                       "Shoplifting"]})
+    records = pd.DataFrame(
+        {"offence_code": ["1", "46"], "crime_type": ["Violence and sexual offences", "Shoplifting"]}
+    )
     scores = harm_of(records, "ons_css", unmatched="exclude")
     assert scores.days.iloc[0] == 7979
     assert scores.n_unmatched == 1
@@ -115,7 +127,9 @@ def test_custom_index_csv(tmp_path):
     path = tmp_path / "mine.csv"
     path.write_text("offence_code,crime_type,days\n28E,,40\n,Shoplifting,1\n")
     idx = load_index(path)
-    records = pd.DataFrame({"offence_code": ["28E", None], "crime_type": ["Burglary", "Shoplifting"]})
+    records = pd.DataFrame(
+        {"offence_code": ["28E", None], "crime_type": ["Burglary", "Shoplifting"]}
+    )
     assert harm_of(records, idx).days.tolist() == [40, 1]
 
 

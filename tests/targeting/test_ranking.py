@@ -20,12 +20,21 @@ from triplet.targeting.ranking import (
 
 def _records():
     # harm by hand: A = 365 + 2.5 = 367.5 (2 crimes); B = 1825 (1); C = 2.5 * 3 = 7.5 (3)
-    return pd.DataFrame({
-        "lsoa_code": ["A", "A", "B", "C", "C", "C", None],
-        "offence_code": ["34B", "46", "19C", "46", "46", "46", "1"],
-        "crime_type": ["Robbery", "Shoplifting", "Violence and sexual offences",
-                       "Shoplifting", "Shoplifting", "Shoplifting", "Violence and sexual offences"],
-    })
+    return pd.DataFrame(
+        {
+            "lsoa_code": ["A", "A", "B", "C", "C", "C", None],
+            "offence_code": ["34B", "46", "19C", "46", "46", "46", "1"],
+            "crime_type": [
+                "Robbery",
+                "Shoplifting",
+                "Violence and sexual offences",
+                "Shoplifting",
+                "Shoplifting",
+                "Shoplifting",
+                "Violence and sexual offences",
+            ],
+        }
+    )
 
 
 def test_known_answer_ranking():
@@ -39,21 +48,27 @@ def test_known_answer_ranking():
     total = 1825 + 367.5 + 7.5
     assert t["share"].tolist() == pytest.approx([1825 / total, 367.5 / total, 7.5 / total, 0])
     assert t["cumulative_share"].tolist() == pytest.approx(
-        [1825 / total, (1825 + 367.5) / total, 1, 1])
+        [1825 / total, (1825 + 367.5) / total, 1, 1]
+    )
     assert t["harm_per_crime"].tolist()[:3] == pytest.approx([1825, 183.75, 2.5])
     assert np.isnan(t["harm_per_crime"].iloc[3])
     # by count: C (3), A (2), B (1), D (0)
     assert t.set_index("unit")["count_rank"].to_dict() == {"C": 1, "A": 2, "B": 3, "D": 4}
     assert t.set_index("unit")["count_cumulative_share"].to_dict() == pytest.approx(
-        {"C": 0.5, "A": 5 / 6, "B": 1.0, "D": 1.0})
+        {"C": 0.5, "A": 5 / 6, "B": 1.0, "D": 1.0}
+    )
     assert r.n_no_unit == 1
     s = r.summary().iloc[0]
     assert s["n_units"] == 4 and s["n_units_with_crime"] == 3 and s["crimes"] == 6
 
 
 def test_ties_broken_by_count_then_unit():
-    rec = pd.DataFrame({"lsoa_code": ["Z", "Y", "X", "X"],
-                        "crime_type": ["Robbery", "Robbery", "Shoplifting", "Shoplifting"]})
+    rec = pd.DataFrame(
+        {
+            "lsoa_code": ["Z", "Y", "X", "X"],
+            "crime_type": ["Robbery", "Robbery", "Shoplifting", "Shoplifting"],
+        }
+    )
     harm = pd.Series([10.0, 10.0, 5.0, 5.0], name="days")
     t = rank_units(rec, unit="lsoa", harm=harm).table
     # X: 10 days in 2 crimes beats Y and Z (10 days, 1 crime); Y before Z by id
@@ -61,7 +76,9 @@ def test_ties_broken_by_count_then_unit():
 
 
 def test_asb_excluded_from_count_unless_asked():
-    rec = pd.DataFrame({"lsoa_code": ["A", "A"], "crime_type": ["Robbery", "Anti-social behaviour"]})
+    rec = pd.DataFrame(
+        {"lsoa_code": ["A", "A"], "crime_type": ["Robbery", "Anti-social behaviour"]}
+    )
     r = rank_units(rec, unit="lsoa")
     assert r.table["count"].tolist() == [1] and r.n_non_crime == 1
     r2 = rank_units(rec, unit="lsoa", include_non_crime=True)
@@ -77,11 +94,14 @@ def test_unmatched_exclude_counts():
 
 
 def test_offender_victim_month_units():
-    rec = pd.DataFrame({
-        "suspect_id": ["p_1", "p_1", "p_2"], "victim_id": ["v1", "v2", "v2"],
-        "month": pd.PeriodIndex(["2024-01", "2024-01", "2024-02"], freq="M"),
-        "crime_type": ["Robbery", "Shoplifting", "Shoplifting"],
-    })
+    rec = pd.DataFrame(
+        {
+            "suspect_id": ["p_1", "p_1", "p_2"],
+            "victim_id": ["v1", "v2", "v2"],
+            "month": pd.PeriodIndex(["2024-01", "2024-01", "2024-02"], freq="M"),
+            "crime_type": ["Robbery", "Shoplifting", "Shoplifting"],
+        }
+    )
     off = rank_units(rec, unit="offender")
     assert off.kind == "offender" and off.is_person
     assert off.table["unit"].tolist() == ["p_1", "p_2"]
@@ -138,8 +158,9 @@ _units = st.lists(st.sampled_from(list("ABCDEFG")), min_size=1, max_size=40)
 @settings(max_examples=40, deadline=None)
 @given(_units, st.data())
 def test_properties_cumulative_monotone_and_order_invariant(units, data):
-    harm = data.draw(st.lists(st.floats(0, 2000, allow_nan=False), min_size=len(units),
-                              max_size=len(units)))
+    harm = data.draw(
+        st.lists(st.floats(0, 2000, allow_nan=False), min_size=len(units), max_size=len(units))
+    )
     rec = pd.DataFrame({"lsoa_code": units, "crime_type": "Robbery"})
     days = pd.Series(harm)
     t = rank_units(rec, unit="lsoa", harm=days).table
@@ -149,6 +170,9 @@ def test_properties_cumulative_monotone_and_order_invariant(units, data):
     assert t["count"].sum() == len(units)
     assert np.all(np.diff(t["harm"]) <= 0)
     perm = np.random.default_rng(len(units)).permutation(len(units))
-    t2 = rank_units(rec.iloc[perm].reset_index(drop=True), unit="lsoa",
-                    harm=days.iloc[perm].reset_index(drop=True)).table
+    t2 = rank_units(
+        rec.iloc[perm].reset_index(drop=True),
+        unit="lsoa",
+        harm=days.iloc[perm].reset_index(drop=True),
+    ).table
     pd.testing.assert_frame_equal(t, t2)

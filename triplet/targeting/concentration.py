@@ -138,28 +138,48 @@ class ConcentrationReport:
         for measure in ("harm", "count"):
             for t in self.thresholds:
                 k = t.units_harm if measure == "harm" else t.units_count
-                rows.append({"measure": measure, "share": t.share, "units": k,
-                             "pct_units": k / self.n_units if self.n_units else np.nan,
-                             "gini": self.gini_harm if measure == "harm" else self.gini_count,
-                             "gini_nonzero": (self.gini_harm_nonzero if measure == "harm"
-                                              else self.gini_count_nonzero)})
+                rows.append(
+                    {
+                        "measure": measure,
+                        "share": t.share,
+                        "units": k,
+                        "pct_units": k / self.n_units if self.n_units else np.nan,
+                        "gini": self.gini_harm if measure == "harm" else self.gini_count,
+                        "gini_nonzero": (
+                            self.gini_harm_nonzero if measure == "harm" else self.gini_count_nonzero
+                        ),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict:
         """JSON-ready figures and statements (no person ids)."""
+
         def f(v):
             return None if isinstance(v, float) and not np.isfinite(v) else v
 
         return {
-            "unit": self.unit_name, "kind": self.kind, "index": self.index_name,
-            "harm_unit": self.harm_unit, "n_units": self.n_units,
-            "n_zero_units": self.n_zero_units, "total_harm": f(self.total_harm),
-            "total_count": self.total_count, "gini_harm": f(self.gini_harm),
-            "gini_count": f(self.gini_count), "gini_harm_nonzero": f(self.gini_harm_nonzero),
+            "unit": self.unit_name,
+            "kind": self.kind,
+            "index": self.index_name,
+            "harm_unit": self.harm_unit,
+            "n_units": self.n_units,
+            "n_zero_units": self.n_zero_units,
+            "total_harm": f(self.total_harm),
+            "total_count": self.total_count,
+            "gini_harm": f(self.gini_harm),
+            "gini_count": f(self.gini_count),
+            "gini_harm_nonzero": f(self.gini_harm_nonzero),
             "gini_count_nonzero": f(self.gini_count_nonzero),
-            "thresholds": [{"share": t.share, "units_harm": t.units_harm,
-                            "units_count": t.units_count, "n_units": t.n_units}
-                           for t in self.thresholds],
+            "thresholds": [
+                {
+                    "share": t.share,
+                    "units_harm": t.units_harm,
+                    "units_count": t.units_count,
+                    "n_units": t.n_units,
+                }
+                for t in self.thresholds
+            ],
             "repeat": self.repeat,
             "statements": self.statements(),
         }
@@ -173,8 +193,11 @@ class ConcentrationReport:
         for values, label in ((self.harm_values, "harm"), (self.count_values, "count")):
             g = gini(values)
             lc = lorenz_curve(values)
-            ax.plot(100 * lc["population_share"], 100 * lc["value_share"],
-                    label=f"{label} (Gini {g:.2f})")
+            ax.plot(
+                100 * lc["population_share"],
+                100 * lc["value_share"],
+                label=f"{label} (Gini {g:.2f})",
+            )
         ax.plot([0, 100], [0, 100], color="grey", lw=0.8, ls="--", label="equality")
         ax.set_xlabel(f"% of {self._noun()} (least to most)")
         ax.set_ylabel("cumulative % of total")
@@ -187,9 +210,11 @@ class ConcentrationReport:
     # --- words ---------------------------------------------------------------------------
     def _noun(self) -> str:
         return {"offender": "offenders", "victim": "victims"}.get(
-            self.kind, {"lsoa_code": "LSOAs", "month": "months",
-                        "hour_of_week": "hours of the week"}.get(
-                self.unit_name, "grid cells" if self.unit_name.startswith("grid") else "units"))
+            self.kind,
+            {"lsoa_code": "LSOAs", "month": "months", "hour_of_week": "hours of the week"}.get(
+                self.unit_name, "grid cells" if self.unit_name.startswith("grid") else "units"
+            ),
+        )
 
     def statements(self) -> list[str]:
         """Sentences in the words a strategic assessment quotes (counts, never ids)."""
@@ -197,8 +222,7 @@ class ConcentrationReport:
         out: list[str] = []
         if self.total_count == 0:
             return [f"No crimes were recorded against any of the {self.n_units:,} {noun}."]
-        zeros = (f", including {self.n_zero_units:,} with no crime"
-                 if self.n_zero_units else "")
+        zeros = f", including {self.n_zero_units:,} with no crime" if self.n_zero_units else ""
         for t in self.thresholds:
             pct = round(100 * t.share)
             if self.kind == "offender" and pct == 50:
@@ -206,32 +230,43 @@ class ConcentrationReport:
                     f"The Felonious Few: {_pct(t.pct_units_harm)} of offenders "
                     f"({t.units_harm:,} of {t.n_units:,}) commit {pct}% of harm, while "
                     f"{pct}% of crimes are committed by {_pct(t.pct_units_count)} "
-                    f"({t.units_count:,}).")
+                    f"({t.units_count:,})."
+                )
             elif self.kind == "victim" and pct == 50:
                 smaller = t.cohort_smaller
-                size = (f"a cohort {_pct(smaller)} smaller than" if smaller > 0 else
-                        "a cohort no smaller than")
+                size = (
+                    f"a cohort {_pct(smaller)} smaller than"
+                    if smaller > 0
+                    else "a cohort no smaller than"
+                )
                 out.append(
                     f"The victims of {pct}% of harm ({t.units_harm:,} people) are {size} "
-                    f"the victims of {pct}% of count ({t.units_count:,} people).")
+                    f"the victims of {pct}% of count ({t.units_count:,} people)."
+                )
             else:
                 out.append(
                     f"{_pct(t.pct_units_harm)} of {noun} ({t.units_harm:,} of {t.n_units:,}) "
                     f"hold {pct}% of harm; {_pct(t.pct_units_count)} ({t.units_count:,}) "
-                    f"hold {pct}% of crimes.")
+                    f"hold {pct}% of crimes."
+                )
         if np.isfinite(self.gini_harm) and np.isfinite(self.gini_count):
             more = "more" if self.gini_harm > self.gini_count else "less"
             out.append(
                 f"Harm is {more} concentrated than count across {self.n_units:,} {noun}"
                 f"{zeros} (Gini {self.gini_harm:.2f} for harm, {self.gini_count:.2f} "
-                f"for count).")
+                f"for count)."
+            )
         if self.repeat:
             r = self.repeat
-            who, verb = (("Repeat offenders", "are"), ("suspects", "commit")) \
-                if self.kind == "offender" else (("Repeat victims", "are"), ("victims", "suffer"))
+            who, verb = (
+                (("Repeat offenders", "are"), ("suspects", "commit"))
+                if self.kind == "offender"
+                else (("Repeat victims", "are"), ("victims", "suffer"))
+            )
             out.append(
                 f"{who[0]} {who[1]} {_pct(r['share_of_persons'])} of {verb[0]} and {verb[1]} "
-                f"{_pct(r['share_of_count'])} of crime and {_pct(r['share_of_harm'])} of harm.")
+                f"{_pct(r['share_of_count'])} of crime and {_pct(r['share_of_harm'])} of harm."
+            )
         return out
 
 
@@ -245,8 +280,9 @@ def _pct(x: float) -> str:
     return f"{p:.0f}%"
 
 
-def concentration(ranking: Ranking, *, shares: tuple[float, ...] = (0.5, 0.8),
-                  repeat_min: int = 2) -> ConcentrationReport:
+def concentration(
+    ranking: Ranking, *, shares: tuple[float, ...] = (0.5, 0.8), repeat_min: int = 2
+) -> ConcentrationReport:
     """Concentration of harm and count across the ranked units.
 
     For offender and victim rankings, ``repeat`` gives persons with ``repeat_min`` or more
@@ -257,9 +293,14 @@ def concentration(ranking: Ranking, *, shares: tuple[float, ...] = (0.5, 0.8),
     count = t["count"].to_numpy(dtype=float)
     n = len(t)
     thresholds = tuple(
-        Threshold(share=s, units_harm=units_for_share(harm, s),
-                  units_count=units_for_share(count, s), n_units=n)
-        for s in shares)
+        Threshold(
+            share=s,
+            units_harm=units_for_share(harm, s),
+            units_count=units_for_share(count, s),
+            n_units=n,
+        )
+        for s in shares
+    )
     repeat = None
     if ranking.is_person and count.sum() > 0:
         rep = count >= repeat_min
@@ -270,14 +311,25 @@ def concentration(ranking: Ranking, *, shares: tuple[float, ...] = (0.5, 0.8),
             "n_persons": persons,
             "share_of_persons": float(rep.sum() / persons) if persons else float("nan"),
             "share_of_count": float(count[rep].sum() / count.sum()),
-            "share_of_harm": (float(harm[rep].sum() / harm.sum()) if harm.sum() > 0
-                              else float("nan")),
+            "share_of_harm": (
+                float(harm[rep].sum() / harm.sum()) if harm.sum() > 0 else float("nan")
+            ),
         }
     return ConcentrationReport(
-        unit_name=ranking.unit_name, kind=ranking.kind, index_name=ranking.index_name,
-        harm_unit=ranking.harm_unit, n_units=n, n_zero_units=int((count == 0).sum()),
-        total_harm=float(harm.sum()), total_count=int(count.sum()),
-        gini_harm=gini(harm), gini_count=gini(count),
-        gini_harm_nonzero=gini(harm[count > 0]), gini_count_nonzero=gini(count[count > 0]),
-        thresholds=thresholds, repeat=repeat, harm_values=harm, count_values=count,
+        unit_name=ranking.unit_name,
+        kind=ranking.kind,
+        index_name=ranking.index_name,
+        harm_unit=ranking.harm_unit,
+        n_units=n,
+        n_zero_units=int((count == 0).sum()),
+        total_harm=float(harm.sum()),
+        total_count=int(count.sum()),
+        gini_harm=gini(harm),
+        gini_count=gini(count),
+        gini_harm_nonzero=gini(harm[count > 0]),
+        gini_count_nonzero=gini(count[count > 0]),
+        thresholds=thresholds,
+        repeat=repeat,
+        harm_values=harm,
+        count_values=count,
     )

@@ -80,10 +80,16 @@ class HarmIndex:
 
     def summary(self) -> pd.DataFrame:
         """The weights as a tidy table: level (code/category), key, weight."""
-        codes = pd.DataFrame({"level": "offence_code", "key": self.by_code.index,
-                              "weight": self.by_code.to_numpy()})
-        cats = pd.DataFrame({"level": "crime_type", "key": self.by_category.index,
-                             "weight": self.by_category.to_numpy()})
+        codes = pd.DataFrame(
+            {"level": "offence_code", "key": self.by_code.index, "weight": self.by_code.to_numpy()}
+        )
+        cats = pd.DataFrame(
+            {
+                "level": "crime_type",
+                "key": self.by_category.index,
+                "weight": self.by_category.to_numpy(),
+            }
+        )
         return pd.concat([codes, cats], ignore_index=True)
 
     def to_dict(self) -> dict:
@@ -165,8 +171,9 @@ def _read_packaged(name: str) -> pd.DataFrame:
         return pd.read_csv(fh, dtype={"offence_code": "str"}, keep_default_na=True)
 
 
-def category_weights(offences: pd.DataFrame, *, weight: str = "days",
-                     share: str = "volume_share") -> pd.Series:
+def category_weights(
+    offences: pd.DataFrame, *, weight: str = "days", share: str = "volume_share"
+) -> pd.Series:
     """Category-level weight: the volume-weighted mean of the offence weights in each category.
 
     ``offences`` has ``police_uk_category``, ``weight`` and ``share`` (the approximate national
@@ -213,20 +220,37 @@ def _load_custom(path: Path) -> HarmIndex:
         table = pd.read_csv(path, dtype={"offence_code": "str", "crime_type": "str"})
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(Problem(file=str(path), message=f"cannot read CSV: {exc}")) from exc
-    weight_col = "days" if "days" in table.columns else "weight" if "weight" in table.columns else None
+    weight_col = (
+        "days" if "days" in table.columns else "weight" if "weight" in table.columns else None
+    )
     problems: list[Problem] = []
     if weight_col is None:
-        problems.append(Problem(file=str(path), line=1, field="days",
-                                message="needs a 'days' (or 'weight') column"))
+        problems.append(
+            Problem(
+                file=str(path), line=1, field="days", message="needs a 'days' (or 'weight') column"
+            )
+        )
     if "offence_code" not in table.columns and "crime_type" not in table.columns:
-        problems.append(Problem(file=str(path), line=1, field="offence_code",
-                                message="needs an 'offence_code' or a 'crime_type' column"))
+        problems.append(
+            Problem(
+                file=str(path),
+                line=1,
+                field="offence_code",
+                message="needs an 'offence_code' or a 'crime_type' column",
+            )
+        )
     if problems:
         raise InputError(problems)
     values = pd.to_numeric(table[weight_col], errors="coerce")
     for i in np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy()):
-        problems.append(Problem(file=str(path), line=int(i) + 2, field=weight_col,
-                                message=f"weight must be a number >= 0, got {table[weight_col].iloc[i]!r}"))
+        problems.append(
+            Problem(
+                file=str(path),
+                line=int(i) + 2,
+                field=weight_col,
+                message=f"weight must be a number >= 0, got {table[weight_col].iloc[i]!r}",
+            )
+        )
     if problems:
         raise InputError(problems)
     table = table.assign(**{weight_col: values})
@@ -243,10 +267,18 @@ def _load_custom(path: Path) -> HarmIndex:
     for name, s in (("offence_code", by_code), ("crime_type", by_cat)):
         dup = s.index[s.index.duplicated()]
         if len(dup):
-            raise InputError(Problem(file=str(path), field=name,
-                                     message=f"duplicate keys: {sorted(set(dup))[:5]}"))
-    return HarmIndex(name=path.stem, unit="days" if weight_col == "days" else "points",
-                     by_code=by_code, by_category=by_cat, source=str(path))
+            raise InputError(
+                Problem(
+                    file=str(path), field=name, message=f"duplicate keys: {sorted(set(dup))[:5]}"
+                )
+            )
+    return HarmIndex(
+        name=path.stem,
+        unit="days" if weight_col == "days" else "points",
+        by_code=by_code,
+        by_category=by_cat,
+        source=str(path),
+    )
 
 
 def load_index(name: str | Path = "cambridge") -> HarmIndex:
@@ -261,9 +293,13 @@ def load_index(name: str | Path = "cambridge") -> HarmIndex:
         return _load_ons_css()
     path = Path(name)
     if path.suffix.lower() != ".csv":
-        raise InputError(Problem(
-            file=str(name), field="index",
-            message="unknown harm index; use 'cambridge', 'ons_css' or a path to a .csv"))
+        raise InputError(
+            Problem(
+                file=str(name),
+                field="index",
+                message="unknown harm index; use 'cambridge', 'ons_css' or a path to a .csv",
+            )
+        )
     return _load_custom(path)
 
 
@@ -282,8 +318,13 @@ def harm_of(
     if isinstance(index, str | Path):
         index = load_index(index)
     if "crime_type" not in records.columns and "offence_code" not in records.columns:
-        raise InputError(Problem(file="<records>", field="crime_type",
-                                 message="records need a 'crime_type' or 'offence_code' column"))
+        raise InputError(
+            Problem(
+                file="<records>",
+                field="crime_type",
+                message="records need a 'crime_type' or 'offence_code' column",
+            )
+        )
     n = len(records)
     days = np.full(n, np.nan)
     basis = np.full(n, "unmatched", dtype=object)
@@ -312,34 +353,51 @@ def harm_of(
     if miss.any():
         cols = [c for c in ("offence_code", "crime_type") if c in records.columns]
         table = (
-            records.loc[miss, cols].astype("str").fillna("")
-            .value_counts(dropna=False).rename("count").reset_index()
+            records.loc[miss, cols]
+            .astype("str")
+            .fillna("")
+            .value_counts(dropna=False)
+            .rename("count")
+            .reset_index()
         )
         table = table.sort_values(["count", *cols], ascending=[False] + [True] * len(cols))
         table = table.reset_index(drop=True)
     else:
-        table = pd.DataFrame({"offence_code": pd.Series(dtype="str"),
-                              "crime_type": pd.Series(dtype="str"),
-                              "count": pd.Series(dtype="int64")})
+        table = pd.DataFrame(
+            {
+                "offence_code": pd.Series(dtype="str"),
+                "crime_type": pd.Series(dtype="str"),
+                "count": pd.Series(dtype="int64"),
+            }
+        )
     if miss.any() and unmatched == "raise":
         cols = [c for c in table.columns if c != "count"]
         keys = records[cols].astype("str").fillna("")
         problems = [
-            Problem(file="<records>", field="offence_code/crime_type",
-                    message=(f"no {index.name} weight for "
-                             + ", ".join(f"{c}={r[c]!r}" for c in table.columns if c != "count")
-                             + f" ({r['count']} records; first at row "
-                             + f"{_first_row(keys, miss, r, cols)})"
-                             + "; pass unmatched='exclude' to drop them with a count, or add "
-                               "the weight in a custom index CSV"))
+            Problem(
+                file="<records>",
+                field="offence_code/crime_type",
+                message=(
+                    f"no {index.name} weight for "
+                    + ", ".join(f"{c}={r[c]!r}" for c in table.columns if c != "count")
+                    + f" ({r['count']} records; first at row "
+                    + f"{_first_row(keys, miss, r, cols)})"
+                    + "; pass unmatched='exclude' to drop them with a count, or add "
+                    "the weight in a custom index CSV"
+                ),
+            )
             for _, r in table.head(20).iterrows()
         ]
         raise InputError(problems)
     return HarmScores(
         days=pd.Series(days, index=records.index, name="harm"),
-        basis=pd.Series(pd.Categorical(basis, categories=["offence_code", "crime_type",
-                                                          "non_crime", "unmatched"]),
-                        index=records.index, name="basis"),
+        basis=pd.Series(
+            pd.Categorical(
+                basis, categories=["offence_code", "crime_type", "non_crime", "unmatched"]
+            ),
+            index=records.index,
+            name="basis",
+        ),
         unmatched=table,
         index_name=index.name,
         unit=index.unit,
@@ -361,17 +419,35 @@ def _build_category_table() -> pd.DataFrame:
     rows = []
     for cat in POLICE_UK_CATEGORIES:
         if cat in NON_CRIME_CATEGORIES:
-            rows.append((cat, 0.0, np.nan,
-                         "non-crime: anti-social behaviour is not a notifiable crime and has no "
-                         "sentencing starting point; scored 0 days and flagged non_crime"))
+            rows.append(
+                (
+                    cat,
+                    0.0,
+                    np.nan,
+                    "non-crime: anti-social behaviour is not a notifiable crime and has no "
+                    "sentencing starting point; scored 0 days and flagged non_crime",
+                )
+            )
         elif cat == "Other crime":
-            rows.append((cat, 5.0, np.nan,
-                         "convention: a miscellany of offences with no single guideline; "
-                         "scored as a Band B fine (5 working days). Approximation"))
+            rows.append(
+                (
+                    cat,
+                    5.0,
+                    np.nan,
+                    "convention: a miscellany of offences with no single guideline; "
+                    "scored as a Band B fine (5 working days). Approximation",
+                )
+            )
         else:
             members = codes.loc[codes["police_uk_category"] == cat, "offence_code"].tolist()
-            rows.append((cat, round(float(cchi[cat]), 2), np.nan,
-                         "volume-weighted mean of CCHI days over offences "
-                         + "; ".join(members)
-                         + " using approximate national shares (volume_share). Approximation"))
+            rows.append(
+                (
+                    cat,
+                    round(float(cchi[cat]), 2),
+                    np.nan,
+                    "volume-weighted mean of CCHI days over offences "
+                    + "; ".join(members)
+                    + " using approximate national shares (volume_share). Approximation",
+                )
+            )
     return pd.DataFrame(rows, columns=["crime_type", "cambridge_days", "ons_css", "derivation"])

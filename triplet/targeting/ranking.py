@@ -34,8 +34,16 @@ __all__ = [
 ]
 
 RANKING_COLUMNS: tuple[str, ...] = (
-    "unit", "rank", "harm", "count", "harm_per_crime", "share", "cumulative_share",
-    "count_rank", "count_share", "count_cumulative_share",
+    "unit",
+    "rank",
+    "harm",
+    "count",
+    "harm_per_crime",
+    "share",
+    "cumulative_share",
+    "count_rank",
+    "count_share",
+    "count_cumulative_share",
 )
 
 #: Unit names accepted by :func:`rank_units` (and ``triplet target --unit``) -> (column, kind).
@@ -55,8 +63,9 @@ UNIT_ALIASES: dict[str, tuple[str, str]] = {
 _EARTH_RADIUS_M = 6_371_008.8
 
 
-def grid_cells(records: pd.DataFrame, size_m: float, *, x: str | None = None,
-               y: str | None = None) -> pd.Series:
+def grid_cells(
+    records: pd.DataFrame, size_m: float, *, x: str | None = None, y: str | None = None
+) -> pd.Series:
     """Square grid cell id of each record, cells ``size_m`` metres wide.
 
     Uses projected ``x``/``y`` columns (metres) when given, otherwise longitude/latitude
@@ -65,16 +74,26 @@ def grid_cells(records: pd.DataFrame, size_m: float, *, x: str | None = None,
     row); records without coordinates get NA.
     """
     if size_m <= 0:
-        raise InputError(Problem(file="<records>", field="size_m",
-                                 message=f"grid size must be > 0 metres, got {size_m}"))
+        raise InputError(
+            Problem(
+                file="<records>",
+                field="size_m",
+                message=f"grid size must be > 0 metres, got {size_m}",
+            )
+        )
     if x is not None and y is not None:
         xs = records[x].to_numpy(dtype=float, na_value=np.nan)
         ys = records[y].to_numpy(dtype=float, na_value=np.nan)
     else:
         for col in ("longitude", "latitude"):
             if col not in records.columns:
-                raise InputError(Problem(file="<records>", field=col,
-                                         message="grid cells need longitude/latitude (or x/y)"))
+                raise InputError(
+                    Problem(
+                        file="<records>",
+                        field=col,
+                        message="grid cells need longitude/latitude (or x/y)",
+                    )
+                )
         lon = records["longitude"].to_numpy(dtype=float, na_value=np.nan)
         lat = records["latitude"].to_numpy(dtype=float, na_value=np.nan)
         lat0 = np.deg2rad(np.nanmean(lat)) if np.isfinite(lat).any() else 0.0
@@ -101,8 +120,9 @@ def grid_cell_centres(cells: Iterable[str]) -> pd.DataFrame:
             size = float(size_s[1:])
             rows.append((cell, (int(e[1:]) + 0.5) * size, (int(n[1:]) + 0.5) * size))
         except ValueError as exc:
-            raise InputError(Problem(file="<units>", field="unit",
-                                     message=f"not a grid cell id: {cell!r}")) from exc
+            raise InputError(
+                Problem(file="<units>", field="unit", message=f"not a grid cell id: {cell!r}")
+            ) from exc
     return pd.DataFrame(rows, columns=["unit", "x", "y"])
 
 
@@ -112,24 +132,39 @@ def hour_of_week(records: pd.DataFrame) -> pd.Series:
     Needs ``date`` with times; NA where the date is unknown.
     """
     if "date" not in records.columns:
-        raise InputError(Problem(file="<records>", field="date",
-                                 message="hour of week needs a 'date' column with times"))
+        raise InputError(
+            Problem(
+                file="<records>",
+                field="date",
+                message="hour of week needs a 'date' column with times",
+            )
+        )
     d = pd.to_datetime(records["date"], errors="coerce")
     known = d.notna()
     if not known.any():
-        raise InputError(Problem(file="<records>", field="date",
-                                 message="no record has a date: hour of week is unavailable "
-                                         "(data.police.uk gives months only)"))
+        raise InputError(
+            Problem(
+                file="<records>",
+                field="date",
+                message="no record has a date: hour of week is unavailable "
+                "(data.police.uk gives months only)",
+            )
+        )
     if (d[known].dt.hour == 0).all() and (d[known].dt.minute == 0).all():
-        raise InputError(Problem(file="<records>", field="date",
-                                 message="dates carry no times (all midnight): hour of week "
-                                         "would be meaningless"))
+        raise InputError(
+            Problem(
+                file="<records>",
+                field="date",
+                message="dates carry no times (all midnight): hour of week would be meaningless",
+            )
+        )
     how = d.dt.day_of_week * 24 + d.dt.hour
     return how.astype("Int64").rename("hour_of_week")
 
 
-def resolve_unit(records: pd.DataFrame, unit: str | pd.Series, *,
-                 grid_size_m: float = 250.0) -> tuple[pd.Series, str, str]:
+def resolve_unit(
+    records: pd.DataFrame, unit: str | pd.Series, *, grid_size_m: float = 250.0
+) -> tuple[pd.Series, str, str]:
     """The unit id of each record, the unit's name and its kind (place/time/offender/victim).
 
     ``unit`` is an alias (``lsoa``, ``grid``, ``offender``, ``victim``, ``month``,
@@ -138,8 +173,13 @@ def resolve_unit(records: pd.DataFrame, unit: str | pd.Series, *,
     """
     if isinstance(unit, pd.Series):
         if not unit.index.equals(records.index):
-            raise InputError(Problem(file="<records>", field="unit",
-                                     message="the unit Series must be aligned to the records"))
+            raise InputError(
+                Problem(
+                    file="<records>",
+                    field="unit",
+                    message="the unit Series must be aligned to the records",
+                )
+            )
         return unit, str(unit.name or "unit"), "place"
     column, kind = UNIT_ALIASES.get(unit, (unit, "place"))
     if column == "grid_cell" and "grid_cell" not in records.columns:
@@ -148,9 +188,14 @@ def resolve_unit(records: pd.DataFrame, unit: str | pd.Series, *,
         return hour_of_week(records), "hour_of_week", kind
     if column not in records.columns:
         known = ", ".join(sorted(UNIT_ALIASES))
-        raise InputError(Problem(file="<records>", field=column,
-                                 message=f"records have no column {column!r} for unit {unit!r} "
-                                         f"(known units: {known}, or any column name)"))
+        raise InputError(
+            Problem(
+                file="<records>",
+                field=column,
+                message=f"records have no column {column!r} for unit {unit!r} "
+                f"(known units: {known}, or any column name)",
+            )
+        )
     return records[column], column, kind
 
 
@@ -190,23 +235,36 @@ class Ranking:
     def summary(self) -> pd.DataFrame:
         """One-row overview: units, crimes, harm, exclusions."""
         t = self.table
-        return pd.DataFrame([{
-            "unit": self.unit_name, "kind": self.kind, "index": self.index_name,
-            "n_units": len(t), "n_units_with_crime": int((t["count"] > 0).sum()),
-            "crimes": int(t["count"].sum()), "harm": float(t["harm"].sum()),
-            "harm_unit": self.harm_unit, "n_records": self.n_records,
-            "n_no_unit": self.n_no_unit, "n_unmatched": self.n_unmatched,
-            "n_non_crime": self.n_non_crime,
-        }])
+        return pd.DataFrame(
+            [
+                {
+                    "unit": self.unit_name,
+                    "kind": self.kind,
+                    "index": self.index_name,
+                    "n_units": len(t),
+                    "n_units_with_crime": int((t["count"] > 0).sum()),
+                    "crimes": int(t["count"].sum()),
+                    "harm": float(t["harm"].sum()),
+                    "harm_unit": self.harm_unit,
+                    "n_records": self.n_records,
+                    "n_no_unit": self.n_no_unit,
+                    "n_unmatched": self.n_unmatched,
+                    "n_non_crime": self.n_non_crime,
+                }
+            ]
+        )
 
     def to_dict(self, *, top: int | None = None) -> dict:
         """JSON-ready summary and the table (all rows, or the ``top`` ones)."""
         table = self.table if top is None else self.table.head(top)
         rows = table.astype({"unit": "str"}).to_dict(orient="records")
-        rows = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-                 for k, v in r.items()} for r in rows]
-        summary = {k: (v.item() if hasattr(v, "item") else v)
-                   for k, v in self.summary().iloc[0].items()}
+        rows = [
+            {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+            for r in rows
+        ]
+        summary = {
+            k: (v.item() if hasattr(v, "item") else v) for k, v in self.summary().iloc[0].items()
+        }
         return {"summary": summary, "table": rows}
 
     def plot(self, ax=None, *, top: int = 20):
@@ -233,14 +291,16 @@ class Ranking:
 
         path = Path(path)
         if path.suffix.lower() not in (".csv", ".parquet"):
-            raise InputError(Problem(file=str(path), field="out",
-                                     message="output must end in .csv or .parquet"))
+            raise InputError(
+                Problem(file=str(path), field="out", message="output must end in .csv or .parquet")
+            )
         table = self.table.astype({"unit": "str"})
         return write_dataframe(path, table, overwrite=overwrite)
 
 
-def _harm_days(records: pd.DataFrame, harm, unmatched: str
-               ) -> tuple[np.ndarray, np.ndarray, str, str, int]:
+def _harm_days(
+    records: pd.DataFrame, harm, unmatched: str
+) -> tuple[np.ndarray, np.ndarray, str, str, int]:
     """Per-record harm days, a non-crime mask, the harm unit, index name, n unmatched."""
     if harm is None:
         harm = "cambridge"
@@ -250,8 +310,13 @@ def _harm_days(records: pd.DataFrame, harm, unmatched: str
         scores = harm_of(records, harm, unmatched=unmatched)
     elif isinstance(harm, pd.Series):
         if len(harm) != len(records):
-            raise InputError(Problem(file="<records>", field="harm",
-                                     message="the harm Series must have one value per record"))
+            raise InputError(
+                Problem(
+                    file="<records>",
+                    field="harm",
+                    message="the harm Series must have one value per record",
+                )
+            )
         days = harm.to_numpy(dtype=float, na_value=np.nan)
         if "crime_type" in records.columns:
             non_crime = records["crime_type"].isin(NON_CRIME_CATEGORIES).to_numpy()
@@ -259,8 +324,11 @@ def _harm_days(records: pd.DataFrame, harm, unmatched: str
             non_crime = np.zeros(len(records), dtype=bool)
         return days, non_crime, "days", str(harm.name or "harm"), int(np.isnan(days).sum())
     else:
-        raise InputError(Problem(file="<records>", field="harm",
-                                 message=f"unsupported harm: {type(harm).__name__}"))
+        raise InputError(
+            Problem(
+                file="<records>", field="harm", message=f"unsupported harm: {type(harm).__name__}"
+            )
+        )
     days = scores.days.to_numpy(dtype=float, na_value=np.nan)
     non_crime = (scores.basis == "non_crime").to_numpy()
     return days, non_crime, scores.unit, scores.index_name, scores.n_unmatched
@@ -305,8 +373,9 @@ def rank_units(
     codes_k = codes[keep] if not keep.all() else codes
     n_lab = len(labels)
     count = np.bincount(codes_k, minlength=n_lab).astype(np.int64)
-    total_harm = np.bincount(codes_k, weights=days[keep] if not keep.all() else days,
-                             minlength=n_lab)
+    total_harm = np.bincount(
+        codes_k, weights=days[keep] if not keep.all() else days, minlength=n_lab
+    )
     present = count > 0
     labels = pd.Index(labels)[present]
     count = count[present]
@@ -324,9 +393,15 @@ def rank_units(
 
     table = _rank_table(labels, total_harm, count)
     return Ranking(
-        table=table, unit_name=unit_name, kind=kind, harm_unit=harm_unit,
-        index_name=index_name, n_records=len(records), n_no_unit=n_no_unit,
-        n_unmatched=int(n_unmatched), n_non_crime=int(n_non_crime),
+        table=table,
+        unit_name=unit_name,
+        kind=kind,
+        harm_unit=harm_unit,
+        index_name=index_name,
+        n_records=len(records),
+        n_no_unit=n_no_unit,
+        n_unmatched=int(n_unmatched),
+        n_non_crime=int(n_non_crime),
     )
 
 
@@ -363,16 +438,18 @@ def _rank_table(labels: pd.Index, harm: np.ndarray, count: np.ndarray) -> pd.Dat
     if total_c > 0:
         ccum[by_count[-1]] = 1.0
 
-    table = pd.DataFrame({
-        "unit": labels[by_harm],
-        "rank": rank[by_harm],
-        "harm": harm[by_harm],
-        "count": count[by_harm],
-        "harm_per_crime": hpc[by_harm],
-        "share": share[by_harm],
-        "cumulative_share": cum[by_harm],
-        "count_rank": count_rank[by_harm],
-        "count_share": count_share[by_harm],
-        "count_cumulative_share": ccum[by_harm],
-    })
+    table = pd.DataFrame(
+        {
+            "unit": labels[by_harm],
+            "rank": rank[by_harm],
+            "harm": harm[by_harm],
+            "count": count[by_harm],
+            "harm_per_crime": hpc[by_harm],
+            "share": share[by_harm],
+            "cumulative_share": cum[by_harm],
+            "count_rank": count_rank[by_harm],
+            "count_share": count_share[by_harm],
+            "count_cumulative_share": ccum[by_harm],
+        }
+    )
     return table
