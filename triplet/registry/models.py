@@ -17,7 +17,14 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "AllocationRatio",
@@ -395,7 +402,11 @@ class Trial(_Model):
     id: str = Field(pattern=ID_PATTERN, description="Lower-case slug; also the folder name.")
     title: str = Field(min_length=1)
     status: Status = Status.draft
-    registered: dt.date | None = Field(default=None, description="Date of registration.")
+    registered: dt.date | None = Field(
+        default=None,
+        validate_default=True,
+        description="Date of registration (YYYY-MM-DD); required from status registered on.",
+    )
     owner: Owner
     partners: list[str] = Field(default_factory=list)
     intervention: Intervention
@@ -411,13 +422,23 @@ class Trial(_Model):
     data_protection: DataProtection
     deviations: list[Deviation] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _registered_date(self) -> Trial:
-        if self.status is not Status.draft and self.registered is None:
-            raise ValueError(f"status {self.status.value} needs a registered date")
-        if self.units.kind is UnitKind.person and not self.data_protection.pseudonymised:
-            raise ValueError("person-level units must be pseudonymised (data_protection)")
-        return self
+    # Field validators (not a model validator) so that errors point at the offending field's
+    # line in trial.yaml; they see the fields declared before them in ``info.data``.
+    @field_validator("registered")
+    @classmethod
+    def _registered_date(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        status = info.data.get("status")
+        if v is None and status is not None and status is not Status.draft:
+            raise ValueError(f"status {Status(status).value} needs a registered date")
+        return v
+
+    @field_validator("data_protection")
+    @classmethod
+    def _pseudonymised(cls, v: DataProtection, info: ValidationInfo) -> DataProtection:
+        units = info.data.get("units")
+        if units is not None and units.kind is UnitKind.person and not v.pseudonymised:
+            raise ValueError("person-level units must be pseudonymised (pseudonymised: true)")
+        return v
 
     def source(self, kind: str) -> DataSource:
         """The first data source of ``kind`` (records, units, ...)."""
