@@ -30,6 +30,7 @@ __all__ = [
     "AllocationRatio",
     "AnalysisPlan",
     "Balance",
+    "DataProtection",
     "DataSource",
     "Design",
     "DesignMethod",
@@ -156,27 +157,40 @@ class Owner(_Model):
 class Dosage(_Model):
     """How much intervention each treated unit gets, e.g. 15-minute patrols, 3 a day."""
 
-    description: str = Field(min_length=1)
-    minutes_per_visit: float | None = Field(default=None, gt=0)
-    visits_per_day: float | None = Field(default=None, gt=0)
-    days_per_week: float | None = Field(default=None, gt=0, le=7)
+    description: str = Field(description="The dose in words.", min_length=1)
+    minutes_per_visit: float | None = Field(
+        description="Length of a visit, minutes (Koper curve: about 15).", default=None, gt=0
+    )
+    visits_per_day: float | None = Field(description="Visits per unit per day.", default=None, gt=0)
+    days_per_week: float | None = Field(
+        description="Days a week the intervention runs.", default=None, gt=0, le=7
+    )
 
 
 class Intervention(_Model):
-    type: InterventionType
-    description: str = Field(min_length=1)
-    dosage: Dosage | None = None
+    type: InterventionType = Field(
+        description="Intervention type from the vocabulary (used to pool similar trials)."
+    )
+    description: str = Field(
+        description="What treated units receive, who delivers it, and what controls receive.",
+        min_length=1,
+    )
+    dosage: Dosage | None = Field(
+        default=None, description="How much intervention each treated unit gets."
+    )
 
 
 class Hypotheses(_Model):
     primary: str = Field(min_length=1, description="The confirmatory hypothesis.")
-    secondary: list[str] = Field(default_factory=list)
+    secondary: list[str] = Field(
+        description="Secondary hypotheses (exploratory).", default_factory=list
+    )
 
 
 class Units(_Model):
     """What is randomised or matched, and where the list of units comes from."""
 
-    kind: UnitKind
+    kind: UnitKind = Field(description="place, person or time.")
     level: str = Field(
         min_length=1,
         description="Unit type: lsoa, grid, hotspot, offender, victim, month ...",
@@ -197,15 +211,23 @@ class Eligibility(_Model):
     min_baseline_harm: float | None = Field(
         default=None, ge=0, description="Minimum baseline harm (days of imprisonment)."
     )
-    min_baseline_count: int | None = Field(default=None, ge=0)
+    min_baseline_count: int | None = Field(
+        description="Minimum baseline crime count (per month, as in the unit table).",
+        default=None,
+        ge=0,
+    )
     exclude: list[str] = Field(default_factory=list, description="Unit ids excluded by name.")
     rules: list[str] = Field(default_factory=list, description="Other rules, in prose.")
 
 
 class Outcome(_Model):
-    name: str = Field(min_length=1)
-    measure: Literal["harm", "count"]
-    crime_types: list[str] | Literal["all"] = "all"
+    name: str = Field(description="Short name of the outcome, e.g. crime_harm.", min_length=1)
+    measure: Literal["harm", "count"] = Field(
+        description="harm (days of imprisonment) or count (crimes)."
+    )
+    crime_types: list[str] | Literal["all"] = Field(
+        default="all", description="`all`, or a list of data.police.uk crime categories."
+    )
     harm_index: str = Field(
         default="cambridge",
         description="cambridge (Cambridge Crime Harm Index), ons_css, or a path to a weights CSV.",
@@ -213,15 +235,22 @@ class Outcome(_Model):
 
 
 class Outcomes(_Model):
-    primary: Outcome
-    secondary: list[Outcome] = Field(default_factory=list)
+    primary: Outcome = Field(description="The one primary outcome (confirmatory).")
+    secondary: list[Outcome] = Field(
+        description="Secondary outcomes (exploratory).", default_factory=list
+    )
 
 
 class Balance(_Model):
     """Balance criterion on baseline covariates (standardised mean differences)."""
 
-    covariates: list[str] = Field(default_factory=lambda: ["baseline_harm", "baseline_count"])
-    max_abs_smd: float = Field(default=0.1, gt=0)
+    covariates: list[str] = Field(
+        description="Baseline covariates whose balance is checked.",
+        default_factory=lambda: ["baseline_harm", "baseline_count"],
+    )
+    max_abs_smd: float = Field(
+        description="Largest acceptable absolute standardised mean difference.", default=0.1, gt=0
+    )
     max_draws: int = Field(default=1000, gt=0, description="Re-randomisation limit.")
 
 
@@ -229,18 +258,25 @@ class Matching(_Model):
     """Matched controls (nearest neighbour, Mahalanobis distance) for non-randomised designs."""
 
     covariates: list[str] = Field(
-        default_factory=lambda: ["baseline_harm", "baseline_trend", "deprivation"]
+        description="Covariates of the Mahalanobis distance.",
+        default_factory=lambda: ["baseline_harm", "baseline_trend", "deprivation"],
     )
     caliper: float | None = Field(
         default=0.2, gt=0, description="Caliper in standard deviations of the distance."
     )
-    controls_per_treated: int = Field(default=1, ge=1)
+    controls_per_treated: int = Field(
+        description="Matched controls per treated unit.", default=1, ge=1
+    )
     treated: list[str] = Field(default_factory=list, description="Units chosen for treatment.")
 
 
 class AllocationRatio(_Model):
-    treatment: int = Field(default=1, ge=1)
-    control: int = Field(default=1, ge=1)
+    treatment: int = Field(
+        description="Treatment share of the allocation ratio (e.g. 1 of 1:1).", default=1, ge=1
+    )
+    control: int = Field(
+        description="Control share of the allocation ratio (e.g. 2 of 1:2).", default=1, ge=1
+    )
 
     @property
     def treated_fraction(self) -> float:
@@ -248,9 +284,11 @@ class AllocationRatio(_Model):
 
 
 class Design(_Model):
-    method: DesignMethod
+    method: DesignMethod = Field(description="How units are allocated to treatment and control.")
     seed: int = Field(ge=0, lt=2**63, description="Seed of numpy's PCG64 bit generator.")
-    allocation: AllocationRatio = Field(default_factory=AllocationRatio)
+    allocation: AllocationRatio = Field(
+        description="Allocation ratio treatment:control.", default_factory=AllocationRatio
+    )
     block_by: str | None = Field(
         default=None, description="Unit column defining blocks, e.g. harm_tier."
     )
@@ -262,8 +300,12 @@ class Design(_Model):
         default_factory=lambda: ["baseline_harm"],
         description="Covariates used to form matched pairs.",
     )
-    balance: Balance = Field(default_factory=Balance)
-    matching: Matching | None = None
+    balance: Balance = Field(
+        description="Balance criterion (and re-randomisation limit).", default_factory=Balance
+    )
+    matching: Matching | None = Field(
+        default=None, description="Matched controls; required by method matched_control."
+    )
 
     @model_validator(mode="after")
     def _method_needs(self) -> Design:
@@ -293,9 +335,13 @@ class Period(_Model):
 
 
 class Periods(_Model):
-    baseline: Period
-    treatment: Period
-    follow_up: Period | None = None
+    baseline: Period = Field(
+        description="Months before treatment, used for eligibility, blocks and DiD."
+    )
+    treatment: Period = Field(description="Months the intervention runs.")
+    follow_up: Period | None = Field(
+        default=None, description="Months after the intervention ends (persistence of the effect)."
+    )
 
     @model_validator(mode="after")
     def _sequence(self) -> Periods:
@@ -309,8 +355,8 @@ class Periods(_Model):
 class Prior(_Model):
     """A normal prior, ``mu`` and ``sigma`` on the stated scale."""
 
-    mu: float = 0.0
-    sigma: float = Field(gt=0)
+    mu: float = Field(default=0.0, description="Mean of the normal prior.")
+    sigma: float = Field(description="Standard deviation of the normal prior.", gt=0)
 
 
 class Priors(_Model):
@@ -320,14 +366,22 @@ class Priors(_Model):
         default_factory=lambda: Prior(mu=0.0, sigma=0.5),
         description="Log rate ratio of treatment x post: N(0, 0.5) puts 95% on 0.38x-2.7x.",
     )
-    unit_sd: Prior = Field(default_factory=lambda: Prior(mu=0.0, sigma=1.0))
-    period_sd: Prior = Field(default_factory=lambda: Prior(mu=0.0, sigma=0.5))
+    unit_sd: Prior = Field(
+        description="Prior of the between-unit standard deviation (half-normal scale).",
+        default_factory=lambda: Prior(mu=0.0, sigma=1.0),
+    )
+    period_sd: Prior = Field(
+        description="Prior of the between-month standard deviation (half-normal scale).",
+        default_factory=lambda: Prior(mu=0.0, sigma=0.5),
+    )
 
 
 class MinimumEffect(_Model):
     """Smallest effect worth acting on: a proportional reduction (0.1 = 10% less harm)."""
 
-    reduction: float = Field(gt=0, lt=1)
+    reduction: float = Field(
+        description="Proportional reduction worth acting on (0.1 = 10% less).", gt=0, lt=1
+    )
     rope: float = Field(
         default=0.05,
         gt=0,
@@ -337,35 +391,61 @@ class MinimumEffect(_Model):
 
 
 class AnalysisPlan(_Model):
-    primary: Estimator
-    secondary: list[Estimator] = Field(default_factory=list)
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    covariates: list[str] = Field(default_factory=list)
-    cluster: Literal["unit", "block", "pair", "cluster"] = "unit"
-    randomisation_draws: int = Field(default=10_000, ge=100)
-    priors: Priors = Field(default_factory=Priors)
-    minimum_effect: MinimumEffect
+    primary: Estimator = Field(
+        description="The one confirmatory estimator; the others are reported as exploratory."
+    )
+    secondary: list[Estimator] = Field(
+        description="Further estimators, reported as exploratory.", default_factory=list
+    )
+    alpha: float = Field(
+        description="Two-sided significance level of the primary test.", default=0.05, gt=0, lt=1
+    )
+    covariates: list[str] = Field(
+        description="Baseline covariates adjusted for (unit-table columns).", default_factory=list
+    )
+    cluster: Literal["unit", "block", "pair", "cluster"] = Field(
+        default="unit",
+        description="Level at which standard errors are clustered; cluster at the unit of assignment.",
+    )
+    randomisation_draws: int = Field(
+        description="Re-assignments drawn for randomisation inference.", default=10_000, ge=100
+    )
+    priors: Priors = Field(
+        description="Priors of the Bayesian models (defaults are weakly informative).",
+        default_factory=Priors,
+    )
+    minimum_effect: MinimumEffect = Field(
+        description="Smallest effect worth acting on, and the region of practical equivalence."
+    )
     buffer: bool = Field(
         default=False, description="Check displacement into buffer rings around treated units."
     )
 
 
 class Power(_Model):
-    target: float = Field(default=0.8, gt=0, lt=1)
-    method: Literal["analytic", "simulation"] = "simulation"
+    target: float = Field(description="Target power of the primary test.", default=0.8, gt=0, lt=1)
+    method: Literal["analytic", "simulation"] = Field(
+        default="simulation",
+        description="analytic (normal approximation) or simulation (by design diagnosis).",
+    )
     minimum_detectable_effect: float | None = Field(
         default=None, description="Filled in by `triplet design` (proportional reduction)."
     )
-    notes: str | None = None
+    notes: str | None = Field(default=None, description="How power was assessed.")
 
 
 class DataSource(_Model):
     """A data set the trial uses. ``uri`` is a path (relative to the registry) or example://..."""
 
-    name: str = Field(min_length=1)
-    kind: Literal["records", "units", "covariates", "other"]
-    uri: str = Field(min_length=1)
-    provider: str | None = None
+    name: str = Field(description="What the data set is.", min_length=1)
+    kind: Literal["records", "units", "covariates", "other"] = Field(
+        description="records (crime records), units (unit table), covariates or other."
+    )
+    uri: str = Field(
+        description="Path relative to the folder of registry.yaml, or example://borough[/lsoas|/offenders]?seed=N.",
+        min_length=1,
+    )
+    provider: str | None = Field(default=None, description="Agency that supplies the data.")
     mapping: str | None = Field(default=None, description="Column-mapping YAML for an extract.")
     simulated_effect: float | None = Field(
         default=None,
@@ -381,46 +461,71 @@ class DataSource(_Model):
 
 
 class DataProtection(_Model):
-    note: str = Field(min_length=1)
-    lawful_basis: str | None = None
-    pseudonymised: bool = True
-    retention: str | None = None
+    """How personal data is protected (UK GDPR / Data Protection Act 2018)."""
+
+    note: str = Field(
+        min_length=1, description="What personal data is used, who sees it, how it is protected."
+    )
+    lawful_basis: str | None = Field(
+        default=None, description="Lawful basis for processing and sharing."
+    )
+    pseudonymised: bool = Field(
+        default=True, description="Person identifiers are pseudonymised (required for people)."
+    )
+    retention: str | None = Field(default=None, description="How long data is kept.")
 
 
 class Deviation(_Model):
     """A recorded change to a locked registration (CONSORT item 6b)."""
 
-    date: dt.date
+    date: dt.date = Field(description="Date the change was decided (YYYY-MM-DD).")
     field: str = Field(min_length=1, description="Dotted path of the changed field.")
-    reason: str = Field(min_length=1)
-    approved_by: str | None = None
+    reason: str = Field(description="Why the registration changed.", min_length=1)
+    approved_by: str | None = Field(
+        default=None, description="Who approved the change (e.g. the partnership board)."
+    )
 
 
 class Trial(_Model):
     """One pre-registered trial (``trials/<id>/trial.yaml``)."""
 
     id: str = Field(pattern=ID_PATTERN, description="Lower-case slug; also the folder name.")
-    title: str = Field(min_length=1)
-    status: Status = Status.draft
+    title: str = Field(description="Full title; label synthetic examples SYNTHETIC.", min_length=1)
+    status: Status = Field(
+        default=Status.draft,
+        description="Lifecycle status: draft, registered, assigned, in_field, completed, analysed.",
+    )
     registered: dt.date | None = Field(
         default=None,
         validate_default=True,
         description="Date of registration (YYYY-MM-DD); required from status registered on.",
     )
-    owner: Owner
-    partners: list[str] = Field(default_factory=list)
-    intervention: Intervention
-    hypotheses: Hypotheses
-    units: Units
-    eligibility: Eligibility = Field(default_factory=Eligibility)
-    outcomes: Outcomes
-    design: Design
-    periods: Periods
-    analysis: AnalysisPlan
-    power: Power = Field(default_factory=Power)
-    data_sources: list[DataSource] = Field(min_length=1)
-    data_protection: DataProtection
-    deviations: list[Deviation] = Field(default_factory=list)
+    owner: Owner = Field(description="Person accountable for the trial.")
+    partners: list[str] = Field(
+        description="Partner agencies (council, police, fire, probation, health, voluntary sector).",
+        default_factory=list,
+    )
+    intervention: Intervention = Field(description="What is tested.")
+    hypotheses: Hypotheses = Field(description="Primary (confirmatory) and secondary hypotheses.")
+    units: Units = Field(description="Units of assignment and where they come from.")
+    eligibility: Eligibility = Field(
+        description="Which units may enter the trial.", default_factory=Eligibility
+    )
+    outcomes: Outcomes = Field(description="Primary and secondary outcomes.")
+    design: Design = Field(description="How units are allocated.")
+    periods: Periods = Field(description="Baseline, treatment and follow-up months.")
+    analysis: AnalysisPlan = Field(description="Analysis plan, fixed before outcomes are seen.")
+    power: Power = Field(description="Power target and method.", default_factory=Power)
+    data_sources: list[DataSource] = Field(
+        description="Data sets the trial uses (at least one).", min_length=1
+    )
+    data_protection: DataProtection = Field(
+        description="Data-protection note (lawful basis, pseudonymisation, retention)."
+    )
+    deviations: list[Deviation] = Field(
+        description="Changes after the lock (date, field, reason); CONSORT item 6b.",
+        default_factory=list,
+    )
 
     # Field validators (not a model validator) so that errors point at the offending field's
     # line in trial.yaml; they see the fields declared before them in ``info.data``.
@@ -449,9 +554,14 @@ class Trial(_Model):
 
 
 class RegistryEntry(_Model):
-    id: str = Field(pattern=ID_PATTERN)
+    id: str = Field(
+        description="Trial id (equals the id in trial.yaml and the folder name).",
+        pattern=ID_PATTERN,
+    )
     folder: str = Field(min_length=1, description="Folder of the trial, relative to registry.")
-    intervention: InterventionType
+    intervention: InterventionType = Field(
+        description="Intervention type (equals intervention.type in trial.yaml)."
+    )
 
     @field_validator("folder")
     @classmethod
@@ -465,7 +575,7 @@ class Registry(_Model):
     """``registry.yaml``: the list of trials."""
 
     name: str = Field(min_length=1, description="Partnership or programme name.")
-    trials: list[RegistryEntry] = Field(default_factory=list)
+    trials: list[RegistryEntry] = Field(description="The registered trials.", default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> Registry:
