@@ -1,0 +1,217 @@
+"""Event study: effects by period relative to the start, with a joint pre-trend test.
+
+Regression with unit and period fixed effects (or block x period effects) and one indicator per
+relative period ``k = period - start`` of the treated units, leaving out ``reference`` (default
+-1, the month before the start)::
+
+    y_it = a_i + g_t + sum_{k != -1} beta_k 1[t - s_i = k] + e_it
+
+``beta_k`` for ``k < -1`` ("leads") should be near zero if treated and comparison units were on
+parallel paths before the start; they are tested jointly with a cluster-robust Wald test,
+``F = b' V^-1 b / q`` on ``(q, G - 1)`` degrees of freedom. ``beta_k`` for ``k >= 0`` trace the
+effect over time. Never-treated units are the comparison. With starts that vary by unit and
+effects that vary by cohort, these TWFE coefficients can be contaminated (Sun & Abraham 2021);
+use :mod:`triplet.tracking.staggered` then. References: Freyaldenhoven et al. (2021); Roth
+(2022) on the low power of pre-trend tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from triplet.errors import InputError
+from triplet.tracking.did import check_columns, fit_fixed_effects
+
+__all__ = ["EventStudyResult", "event_study", "relative_periods"]
+
+
+@dataclass(frozen=True, eq=False)
+class EventStudyResult:
+    """Coefficients by relative period (outcome units) and the joint pre-trend test."""
+
+    outcome: str
+    coefficients: pd.DataFrame = field(repr=False)  # k, estimate, se, ci_low, ci_high, p_value
+    reference: int
+    pretrend_f: float
+    pretrend_df: tuple[int, int]
+    pretrend_p: float
+    n_obs: int
+    n_units: int
+    n_clusters: int
+    alpha: float
+
+    def summary(self) -> pd.DataFrame:
+        """One row per relative period (the reference row has estimate 0 and no SE)."""
+        return self.coefficients.copy()
+
+    def to_dict(self) -> dict:
+        return {
+            "estimator": "event_study",
+            "outcome": self.outcome,
+            "reference": self.reference,
+            "pretrend_test": {
+                "f": float(self.pretrend_f),
+                "df1": int(self.pretrend_df[0]),
+                "df2": int(self.pretrend_df[1]),
+                "p_value": float(self.pretrend_p),
+            },
+            "coefficients": [
+                {k: (float(v) if k != "k" else int(v)) for k, v in row.items()}
+                for row in self.coefficients.to_dict(orient="records")
+            ],
+            "n_obs": self.n_obs,
+            "n_units": self.n_units,
+            "n_clusters": self.n_clusters,
+        }
+
+    def plot(self, ax=None):
+        """Coefficients with (1 - alpha) intervals against months relative to the start."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 3.5))
+        c = self.coefficients
+        ax.axhline(0, color="grey", lw=1)
+        ax.axvline(-0.5, color="grey", lw=1, ls=":")
+        ax.errorbar(
+            c["k"],
+            c["estimate"],
+            yerr=[c["estimate"] - c["ci_low"], c["ci_high"] - c["estimate"]],
+            fmt="o",
+            ms=4,
+            capsize=2,
+        )
+        ax.set_xlabel(f"months relative to start (reference: {self.reference})")
+        ax.set_ylabel(f"effect on {self.outcome}")
+        ax.set_title(f"Event study; pre-trend F = {self.pretrend_f:.2f}, p = {self.pretrend_p:.3f}")
+        return ax
+
+
+def relative_periods(
+    panel: pd.DataFrame, *, unit: str, time: str, start: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Period positions and relative periods (``time - start`` in periods; NaN = never treated).
+
+    Periods are ranked over the sorted distinct values of ``time`` (months, integers, dates);
+    each unit's ``start`` must be one of those values or missing (never treated).
+    """
+    times = pd.Index(pd.unique(panel[time].dropna())).sort_values()
+    pos = times.get_indexer(panel[time])
+    st = panel[start]
+    has = st.notna().to_numpy()
+    spos = np.full(len(panel), np.nan)
+    if has.any():
+        idx = times.get_indexer(st[has])
+        if (idx < 0).any():
+            bad = st[has].iloc[int(np.flatnonzero(idx < 0)[0])]
+            raise InputError(
+                f"start column {start!r}: value {bad!r} is not one of the periods in {time!r}",
+                file="panel",
+            )
+        spos[has] = idx
+    return pos, pos - spos
+
+
+def event_study(
+    panel: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    start: str,
+    cluster: str | None = None,
+    block: str | None = None,
+    reference: int = -1,
+    window: tuple[int, int] | None = None,
+    alpha: float = 0.05,
+) -> EventStudyResult:
+    """Event-study regression of ``outcome`` on leads and lags of each unit's ``start`` period.
+
+    ``start`` holds the first treated period of each unit (missing for never-treated units).
+    ``window=(-L, M)`` bins relative periods below -L into -L and above M into M (endpoint
+    binning); by default every relative period gets its own coefficient.
+    """
+    check_columns(
+        panel,
+        {
+            "outcome": outcome,
+            "unit": unit,
+            "time": time,
+            "start": start,
+            "cluster": cluster,
+            "block": block,
+        },
+    )
+    _, rel = relative_periods(panel, unit=unit, time=time, start=start)
+    if np.isnan(rel).all():
+        raise InputError(f"start column {start!r} is empty: no treated units", file="panel")
+    if window is not None:
+        lo, hi = window
+        rel = np.where(np.isnan(rel), rel, np.clip(rel, lo, hi))
+    ks = np.unique(rel[~np.isnan(rel)]).astype(int)
+    if reference not in ks:
+        raise InputError(f"reference period {reference} is not observed for treated units")
+    ks = ks[ks != reference]
+    X = np.column_stack([(rel == k).astype(float) for k in ks])
+    fit = fit_fixed_effects(
+        panel[outcome].to_numpy(dtype=float),
+        X,
+        unit=panel[unit].to_numpy(),
+        time=panel[time].to_numpy(),
+        cluster=panel[cluster or unit].to_numpy(),
+        block=None if block is None else panel[block].to_numpy(),
+        names=[f"k{k}" for k in ks],
+    )
+    dof = fit.df_t
+    se = fit.se
+    tcrit = stats.t.ppf(1 - alpha / 2, dof)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2 * stats.t.sf(np.abs(fit.params / se), dof)
+    coef = pd.DataFrame(
+        {
+            "k": ks,
+            "estimate": fit.params,
+            "se": se,
+            "ci_low": fit.params - tcrit * se,
+            "ci_high": fit.params + tcrit * se,
+            "p_value": p,
+        }
+    )
+    ref = pd.DataFrame(
+        [
+            {
+                "k": reference,
+                "estimate": 0.0,
+                "se": np.nan,
+                "ci_low": 0.0,
+                "ci_high": 0.0,
+                "p_value": np.nan,
+            }
+        ]
+    )
+    coef = pd.concat([coef, ref]).sort_values("k").reset_index(drop=True)
+    leads = np.flatnonzero(ks < reference) if reference < 0 else np.flatnonzero(ks < 0)
+    if len(leads):
+        b = fit.params[leads]
+        V = fit.cov[np.ix_(leads, leads)]
+        q = len(leads)
+        f = float(b @ np.linalg.solve(V, b) / q)
+        pf = float(stats.f.sf(f, q, dof))
+    else:
+        q, f, pf = 0, float("nan"), float("nan")
+    return EventStudyResult(
+        outcome=outcome,
+        coefficients=coef,
+        reference=reference,
+        pretrend_f=f,
+        pretrend_df=(q, dof),
+        pretrend_p=pf,
+        n_obs=fit.n_obs,
+        n_units=int(panel[unit].nunique()),
+        n_clusters=fit.n_clusters,
+        alpha=alpha,
+    )
