@@ -62,10 +62,8 @@ def inject_parameters(nb: NotebookNode, parameters: dict[str, Any]) -> NotebookN
             f"{k} = {_literal(v)}" for k, v in parameters.items()
         )
         new = nbformat.v4.new_code_cell(source=source, metadata={"tags": [INJECTED_TAG]})
-        new.pop("id", None)
         cells.insert(at, new)
     nb.cells = cells
-    nbformat.validator.normalize(nb)
     return nb
 
 
@@ -120,7 +118,7 @@ def export_html(nb: NotebookNode, *, include_code: bool = False, title: str | No
 
     exporter = HTMLExporter(
         template_name="lab",
-        extra_template_basedirs=[str(TEMPLATES)],
+        extra_template_paths=[str(TEMPLATES)],
         template_file="notebook_offline.html.j2",
         embed_images=True,
         exclude_input=not include_code,

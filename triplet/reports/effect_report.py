@@ -1,0 +1,503 @@
+"""The effect report of one trial: the sections of ``notebooks/effect_report.ipynb`` and its runner.
+
+The notebook is thin: each section is a function here taking a :class:`ReportContext` and
+returning a DataFrame, a Markdown string or a matplotlib Figure, so every section is tested in
+Python and the notebook only lays them out. :func:`build_effect_report` executes the notebook
+for one trial (nbclient) and writes ``trials/<id>/reports/effect_report.html`` (self-contained,
+nbconvert). An existing report is never overwritten: with ``rerun=True`` it is first moved to
+``reports/previous/<timestamp>/``.
+
+Sections follow CONSORT 2010 (Schulz et al. 2010) for the flow of units and the registered
+primary analysis, and report exploratory analyses as exploratory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from triplet.errors import InputError, OverwriteError
+from triplet.registry.models import Trial
+from triplet.reports.board import BAYES_FAILED, load_results
+from triplet.reports.formatting import format_percent, format_probability, missing
+from triplet.reports.verdict import decide, sms_level
+
+__all__ = [
+    "NOTEBOOK",
+    "ReportContext",
+    "analyses_table",
+    "balance_section",
+    "bayesian_section",
+    "build_effect_report",
+    "caveats",
+    "deviations_table",
+    "displacement_table",
+    "event_study_image",
+    "flow_figure",
+    "flow_table",
+    "headline",
+    "load_context",
+    "primary_table",
+    "randomisation_table",
+    "registration_table",
+    "reproducibility_table",
+    "rounded",
+    "trends_figure",
+]
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "effect_report.ipynb"
+REPORT_FILE = "effect_report.html"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Everything the report reads for one trial: registration, lock, assignment, results."""
+
+    trial_file: Any
+    results: dict[str, Any] | None
+    lock: dict[str, Any] | None
+    assignment: pd.DataFrame | None
+
+    @property
+    def trial(self) -> Trial:
+        return self.trial_file.trial
+
+    @property
+    def synthetic(self) -> bool:
+        return bool((self.results or {}).get("synthetic")) or any(
+            s.uri.startswith("example://") for s in self.trial.data_sources
+        )
+
+    @property
+    def results_dir(self) -> Path:
+        return Path(self.trial_file.dir) / "results"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=path) from None
+
+
+def load_context(trial_id: str, registry: str | Path = "registry.yaml") -> ReportContext:
+    """Load a trial of ``registry`` with its lock.json, assignment.csv and results.json."""
+    from triplet.registry import find_trial
+
+    return context_for(find_trial(registry, trial_id))
+
+
+def context_for(trial_file: Any) -> ReportContext:
+    """The :class:`ReportContext` of an already loaded ``TrialFile``."""
+    d = Path(trial_file.dir)
+    assignment = None
+    if (d / "assignment.csv").exists():
+        assignment = pd.read_csv(d / "assignment.csv", dtype={"unit": str})
+    return ReportContext(
+        trial_file=trial_file,
+        results=load_results(d),
+        lock=_read_json(d / "lock.json"),
+        assignment=assignment,
+    )
+
+
+# --- registration -------------------------------------------------------------------------
+
+
+def headline(ctx: ReportContext) -> str:
+    """Markdown: title, SYNTHETIC label, status, verdict and the registered primary estimate."""
+    t, r = ctx.trial, ctx.results
+    lines = [f"# {t.title}", ""]
+    if ctx.synthetic:
+        lines += [
+            "**SYNTHETIC DATA.** This trial runs on the made-up example borough: the results "
+            "show how the method works, not what works in real policing.",
+            "",
+        ]
+    v = decide(t, r)
+    lines.append(f"Trial `{t.id}` - status **{t.status.value}** - verdict **{v.label.value}** "
+                 f"(SMS level {v.sms}).")
+    if r and r.get("primary"):
+        p = r["primary"]
+        lines.append(
+            f"\nRegistered primary estimate: {format_percent(p.get('percent_change'))} "
+            f"{p.get('measure', '')} ({format_percent(p.get('percent_ci_low'))} to "
+            f"{format_percent(p.get('percent_ci_high'))}), estimator `{p.get('estimator')}`."
+        )
+    else:
+        lines.append("\nNo results yet: run `triplet track` once the trial has completed.")
+    return "\n".join(lines)
+
+
+def registration_table(ctx: ReportContext) -> pd.DataFrame:
+    """The registration as a two-column table (what was promised before the trial began)."""
+    t = ctx.trial
+    rows = [
+        ("Registered", str(t.registered or "not registered")),
+        ("Owner", f"{t.owner.name} ({t.owner.agency})"),
+        ("Intervention", f"{t.intervention.type.label}: {t.intervention.description}"),
+        ("Dosage", t.intervention.dosage.description if t.intervention.dosage else "-"),
+        ("Primary hypothesis", t.hypotheses.primary),
+        *[(f"Secondary hypothesis {i + 1}", h) for i, h in enumerate(t.hypotheses.secondary)],
+        ("Units", f"{t.units.kind.value}: {t.units.level} ({t.units.source})"),
+        ("Design", f"{t.design.method.value}, seed {t.design.seed}"),
+        ("Strength of evidence", f"SMS level {sms_level(t).level}: {sms_level(t).reason}"),
+        ("Primary outcome", f"{t.outcomes.primary.name} ({t.outcomes.primary.measure}, "
+                            f"index {t.outcomes.primary.harm_index})"),
+        ("Baseline", f"{t.periods.baseline.start} to {t.periods.baseline.end}"),
+        ("Treatment", f"{t.periods.treatment.start} to {t.periods.treatment.end}"),
+        ("Primary analysis", f"{t.analysis.primary.value} (alpha {t.analysis.alpha})"),
+        ("Secondary analyses", ", ".join(e.value for e in t.analysis.secondary) or "-"),
+        ("Smallest effect worth acting on",
+         f"{100 * t.analysis.minimum_effect.reduction:.0f}% reduction"),
+    ]
+    if ctx.lock:
+        rows.append(("Locked", f"{ctx.lock.get('locked_at', '?')}, registration SHA-256 "
+                               f"{str(ctx.lock.get('registration_sha256', '?'))[:12]}..."))
+    return pd.DataFrame(rows, columns=["item", "registered"])
+
+
+def deviations_table(ctx: ReportContext) -> pd.DataFrame:
+    """Recorded deviations from the locked registration (CONSORT item 6b)."""
+    rows = [
+        {"date": str(d.date), "field": d.field, "reason": d.reason,
+         "approved_by": d.approved_by or ""}
+        for d in ctx.trial.deviations
+    ]
+    return pd.DataFrame(rows, columns=["date", "field", "reason", "approved_by"])
+
+
+# --- CONSORT flow and balance -------------------------------------------------------------
+
+
+def flow_table(ctx: ReportContext) -> pd.DataFrame:
+    """CONSORT-style flow: eligible, excluded, assigned (by arm), analysed.
+
+    Figures come from lock.json's ``flow`` (written at assignment) and results.json's
+    ``n_units`` (written at analysis); the source of each number is given.
+    """
+    flow = dict((ctx.lock or {}).get("flow") or {})
+    n = dict((ctx.results or {}).get("n_units") or {})
+    a = ctx.assignment
+    counts_from_assignment = {}
+    if a is not None and "arm" in a:
+        counts_from_assignment = {
+            "assigned": len(a),
+            "treatment": int((a["arm"] == "treatment").sum()),
+            "control": int((a["arm"] == "control").sum()),
+        }
+    rows = []
+    for stage in ("eligible", "excluded", "assigned", "treatment", "control", "analysed"):
+        for source, d in (("lock.json flow", flow), ("results.json n_units", n),
+                          ("assignment.csv", counts_from_assignment)):
+            if d.get(stage) is not None:
+                rows.append({"stage": stage, "units": int(d[stage]), "source": source})
+                break
+    return pd.DataFrame(rows, columns=["stage", "units", "source"])
+
+
+def flow_figure(ctx: ReportContext) -> Figure | None:
+    """A CONSORT flow diagram of :func:`flow_table` (boxes and arrows), or None if empty."""
+    table = flow_table(ctx).set_index("stage")["units"]
+    if table.empty:
+        return None
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.subplots()
+    ax.set_axis_off()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+
+    def box(x, y, text):
+        ax.text(x, y, text, ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round,pad=0.5", "fc": "#f6f8fa", "ec": "#57606a"})
+
+    def arrow(x0, y0, x1, y1):
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->"})
+
+    def n(stage):
+        return f"{table[stage]:,}" if stage in table else "?"
+
+    box(5, 9.2, f"Eligible units\nn = {n('eligible')}")
+    if "excluded" in table:
+        box(8.6, 7.4, f"Excluded\nn = {n('excluded')}")
+        arrow(5, 7.4, 7.6, 7.4)
+    box(5, 6.0, f"Assigned\nn = {n('assigned')}")
+    arrow(5, 8.6, 5, 6.6)
+    box(2.6, 3.6, f"Treatment\nn = {n('treatment')}")
+    box(7.4, 3.6, f"Control\nn = {n('control')}")
+    arrow(5, 5.4, 2.6, 4.2)
+    arrow(5, 5.4, 7.4, 4.2)
+    box(5, 1.0, f"Analysed\nn = {n('analysed')}")
+    arrow(2.6, 3.0, 4.6, 1.6)
+    arrow(7.4, 3.0, 5.4, 1.6)
+    fig.tight_layout()
+    return fig
+
+
+def balance_section(ctx: ReportContext) -> tuple[pd.DataFrame | None, str]:
+    """Baseline balance of the assigned arms (:func:`triplet.testing.balance.balance`)."""
+    if ctx.assignment is None:
+        return None, "Not assigned yet: no balance to show."
+    from triplet.testing.balance import balance
+    from triplet.testing.units import unit_table
+
+    units = unit_table(ctx.trial_file)
+    covs = [c for c in ctx.trial.design.balance.covariates if c in units.columns]
+    res = balance(units, ctx.assignment, covs)
+    p = res.omnibus.get("p_value")
+    note = (f"Largest absolute standardised mean difference {res.max_abs_smd:.3f} "
+            f"(criterion {ctx.trial.design.balance.max_abs_smd}); omnibus test "
+            f"(Hansen & Bowers 2008) p = {p:.2f}." if p is not None and p == p else
+            f"Largest absolute standardised mean difference {res.max_abs_smd:.3f}.")
+    return res.summary(), note
+
+
+# --- outcomes -----------------------------------------------------------------------------
+
+
+def trends_figure(ctx: ReportContext) -> Figure | None:
+    """Mean primary outcome per unit and month, treated vs control, with the start marked."""
+    if ctx.assignment is None:
+        return None
+    from triplet.tracking.panel import build_panel
+
+    panel = build_panel(ctx.trial_file, ctx.assignment)
+    measure = ctx.trial.outcomes.primary.measure
+    means = panel.groupby(["month", "arm"], observed=True)[measure].mean().unstack("arm")
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.subplots()
+    x = means.index.to_timestamp() if hasattr(means.index, "to_timestamp") else means.index
+    for arm, colour in (("treatment", "#cf222e"), ("control", "#0550ae")):
+        if arm in means:
+            ax.plot(x, means[arm].to_numpy(), label=arm, color=colour, lw=1.8)
+    start = pd.Period(ctx.trial.periods.treatment.start, "M").to_timestamp()
+    ax.axvline(start, color="black", ls="--", lw=1)
+    ax.text(start, ax.get_ylim()[1], " treatment starts", va="top", fontsize=8)
+    unit = "days of imprisonment (CCHI)" if measure == "harm" else "crimes"
+    ax.set_ylabel(f"mean {measure} per unit-month\n({unit})")
+    ax.legend(frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def event_study_image(ctx: ReportContext) -> Path | None:
+    """The event-study figure written by ``triplet track`` (results/figures/...), if any."""
+    figs = (ctx.results or {}).get("figures") or {}
+    rel = figs.get("event_study")
+    if not rel:
+        return None
+    path = ctx.results_dir / rel
+    return path if path.exists() else None
+
+
+_ANALYSIS_COLUMNS = ["name", "estimator", "role", "measure", "percent_change",
+                     "percent_ci_low", "percent_ci_high", "p_value", "n_units"]
+_PRIMARY_FIELDS = (
+    ("estimator", "Estimator"),
+    ("outcome", "Outcome"),
+    ("measure", "Measure"),
+    ("estimand", "Estimand"),
+    ("percent_change", "Change (%)"),
+    ("percent_ci_low", "Interval, lower (%)"),
+    ("percent_ci_high", "Interval, upper (%)"),
+    ("rate_ratio", "Rate ratio"),
+    ("estimate", "Estimate (model scale)"),
+    ("se", "Standard error"),
+    ("ci_low", "Interval, lower (model scale)"),
+    ("ci_high", "Interval, upper (model scale)"),
+    ("p_value", "p-value"),
+    ("n_units", "Units analysed"),
+    ("n_obs", "Unit-months analysed"),
+    ("notes", "Notes"),
+)
+
+
+def primary_table(ctx: ReportContext) -> pd.DataFrame:
+    """The registered primary analysis as a two-column table (empty before results exist)."""
+    p = (ctx.results or {}).get("primary") or {}
+    rows = [
+        (label, _display(p[key]))
+        for key, label in _PRIMARY_FIELDS
+        if key in p and not missing(p[key]) and p[key] != ""
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _display(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return str(v)
+
+
+def analyses_table(ctx: ReportContext) -> pd.DataFrame:
+    """Every analysis in results.json (primary first), with its role."""
+    rows = (ctx.results or {}).get("analyses") or []
+    return pd.DataFrame(rows).reindex(columns=_ANALYSIS_COLUMNS)
+
+
+def randomisation_table(ctx: ReportContext) -> pd.DataFrame:
+    """Randomisation-inference analyses (Fisher's exact test of the sharp null; Young 2019)."""
+    rows = [a for a in (ctx.results or {}).get("analyses") or []
+            if a.get("estimator") == "randomisation_inference"]
+    cols = ["name", "outcome", "measure", "estimate", "p_value", "n_units", "notes"]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def bayesian_section(ctx: ReportContext) -> tuple[str, pd.DataFrame | None]:
+    """Markdown summary of the posterior and its diagnostics; the failure notice if it failed."""
+    b = (ctx.results or {}).get("bayesian")
+    if not b:
+        return "No Bayesian model was fitted for this trial.", None
+    if b.get("status") != "ok":
+        reason = b.get("reason")
+        return BAYES_FAILED + (f" ({reason})." if reason else "."), None
+    rope = b.get("rope") or {}
+    text = (
+        f"Posterior ({b.get('model')}, outcome {b.get('outcome')}): change "
+        f"{format_percent(b.get('percent_change'))}, 89% HDI "
+        f"{format_percent(b.get('hdi89_low'))} to {format_percent(b.get('hdi89_high'))}, "
+        f"95% interval {format_percent(b.get('ci95_low'))} to "
+        f"{format_percent(b.get('ci95_high'))}.\n\n"
+        f"**P(reduction) = {format_probability(b.get('p_reduction'))}**; probability the "
+        f"reduction is at least the smallest effect worth acting on: "
+        f"{format_probability(b.get('p_reduction_mei'))}; probability inside the region of "
+        f"practical equivalence ({format_percent(rope.get('low'))} to "
+        f"{format_percent(rope.get('high'))}): {format_probability(rope.get('p_inside'))}."
+    )
+    diag = pd.DataFrame([b.get("diagnostics") or {}])
+    return text, diag
+
+
+def displacement_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Displacement / diffusion results (flattened), or None when not analysed."""
+    d = (ctx.results or {}).get("displacement")
+    if not d:
+        return None
+    flat = pd.json_normalize(d, sep=".")
+    return flat.T.reset_index().set_axis(["measure", "value"], axis=1)
+
+
+def caveats(ctx: ReportContext) -> str:
+    """Markdown: the assumptions the estimates rest on and the limits of the data."""
+    t = ctx.trial
+    items = []
+    if ctx.synthetic:
+        items.append("**SYNTHETIC data**: the example borough is simulated; "
+                     "any effect was injected by design (`simulated_effect`).")
+    if t.design.method.randomised:
+        items.append("Randomised design: the estimate is causal under the trial's assignment "
+                     "mechanism, provided units received the arm assigned (intention to treat) "
+                     "and treated units did not affect control units (no interference, SUTVA).")
+    else:
+        items.append("Matched-control design (not randomised): the difference-in-differences "
+                     "estimate assumes parallel trends - treated and control units would have "
+                     "moved alike without the intervention. Check the pre-period event-study "
+                     "coefficients; unmeasured differences can bias the estimate.")
+    items += [
+        "Recorded crime reflects reporting and police activity as well as offending; an "
+        "intervention that changes reporting can change recorded crime without changing crime.",
+        "Harm is weighted by the Cambridge Crime Harm Index (days of imprisonment of the "
+        "starting-point sentence); a few serious offences dominate it, so harm is noisier than "
+        "counts.",
+        "Secondary and exploratory analyses were not the registered test and are reported "
+        "as exploratory.",
+    ]
+    if t.deviations:
+        items.append(f"{len(t.deviations)} deviation(s) from the registration were recorded "
+                     "(see above).")
+    return "\n".join(f"- {i}" for i in items)
+
+
+def rounded(df: pd.DataFrame | None, digits: int = 3) -> pd.DataFrame | None:
+    """``df`` with float columns rounded for display."""
+    if df is None:
+        return None
+    return df.apply(lambda c: c.round(digits) if c.dtype.kind == "f" else c)
+
+
+def reproducibility_table(ctx: ReportContext) -> pd.DataFrame:
+    """Versions, hashes and times that let the analysis be re-run exactly."""
+    r = ctx.results or {}
+    rows = [
+        ("results generated", r.get("generated_at", "-")),
+        ("registration SHA-256", r.get("registration_sha256", "-")),
+        ("lock registration SHA-256", (ctx.lock or {}).get("registration_sha256", "-")),
+        ("assignment SHA-256", (ctx.lock or {}).get("assignment_sha256", "-")),
+        ("seed", str(ctx.trial.design.seed)),
+        *[(f"version: {k}", str(v)) for k, v in (r.get("versions") or {}).items()],
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+# --- the runner ---------------------------------------------------------------------------
+
+
+def _trial_file(trial_file: Any, registry: str | Path | None) -> Any:
+    if hasattr(trial_file, "trial"):
+        return trial_file
+    p = Path(trial_file)
+    if p.suffix in (".yaml", ".yml") or p.is_dir():
+        from triplet.registry import load_trial
+
+        return load_trial(p / "trial.yaml" if p.is_dir() else p)
+    from triplet.registry import find_trial
+
+    return find_trial(registry or "registry.yaml", str(trial_file))
+
+
+def build_effect_report(
+    trial_file: Any,
+    out: str | Path | None = None,
+    *,
+    registry: str | Path | None = None,
+    include_code: bool = False,
+    rerun: bool = False,
+    notebook: str | Path | None = None,
+    timeout: int = 900,
+) -> Path:
+    """Execute the effect-report notebook for a trial and write self-contained HTML.
+
+    ``trial_file`` is a ``TrialFile``, a trial.yaml path or a trial id (with ``registry``).
+    Default ``out``: ``trials/<id>/reports/effect_report.html``. An existing report raises
+    :class:`~triplet.errors.OverwriteError` unless ``rerun``, which first moves it to
+    ``reports/previous/<UTC timestamp>/``. The page is scanned for person identifiers (pseudonym
+    pattern and the trial's data) before it is written.
+    """
+    from triplet.io import write_text
+    from triplet.reports.board import trial_identifiers
+    from triplet.reports.disclosure import check_no_identifiers
+    from triplet.reports.notebooks import execute_notebook, export_html
+
+    tf = _trial_file(trial_file, registry)
+    root = Path(getattr(tf, "root", None) or Path(tf.dir).parent)
+    reg = Path(registry) if registry is not None else root / "registry.yaml"
+    out = Path(out) if out is not None else Path(tf.dir) / "reports" / REPORT_FILE
+    if out.exists() and not rerun:
+        raise OverwriteError(f"{out}: already exists; use --rerun to archive it and write anew")
+    nb = execute_notebook(
+        notebook or NOTEBOOK,
+        parameters={"trial_id": tf.trial.id, "registry": str(reg.resolve())},
+        cwd=Path(tf.dir),
+        timeout=timeout,
+    )
+    title = f"Effect report: {tf.trial.title}"
+    page = export_html(nb, include_code=include_code, title=title)
+    check_no_identifiers(page, trial_identifiers(tf, root), where=out)
+    if out.exists():
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        archive = out.parent / "previous" / stamp
+        archive.mkdir(parents=True, exist_ok=False)
+        shutil.move(str(out), archive / out.name)
+    return write_text(out, page)
+
