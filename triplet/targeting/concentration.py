@@ -244,10 +244,11 @@ class ConcentrationReport:
                     f"the victims of {pct}% of count ({t.units_count:,} people)."
                 )
             else:
+                verb = {"offender": "commit", "victim": "suffer"}.get(self.kind, "hold")
                 out.append(
                     f"{_pct(t.pct_units_harm)} of {noun} ({t.units_harm:,} of {t.n_units:,}) "
-                    f"hold {pct}% of harm; {_pct(t.pct_units_count)} ({t.units_count:,}) "
-                    f"hold {pct}% of crimes."
+                    f"{verb} {pct}% of harm; {_pct(t.pct_units_count)} ({t.units_count:,}) "
+                    f"{verb} {pct}% of crimes."
                 )
         if np.isfinite(self.gini_harm) and np.isfinite(self.gini_count):
             more = "more" if self.gini_harm > self.gini_count else "less"
