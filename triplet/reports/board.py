@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from triplet.errors import InputError
+from triplet.errors import InputError, OverwriteError
 from triplet.io import write_bytes, write_text
 from triplet.registry.models import Status, Trial, UnitKind
 from triplet.reports import verdict as verdicts
@@ -41,6 +41,7 @@ __all__ = [
     "Board",
     "BoardConfig",
     "BoardTrial",
+    "archive_previous",
     "build_board",
     "load_results",
     "plain_question",
@@ -134,6 +135,18 @@ def plain_question(trial: Trial) -> str:
     desc = _first_sentence(trial.intervention.description)
     desc = desc[0].lower() + desc[1:] if desc[:2] != desc[:2].upper() else desc
     return f"Does {desc} reduce {what} in the {plural} that get it?"
+
+
+def short_label(title: str, width: int = 34, lines: int = 2) -> str:
+    """A trial title shortened for the forest plot: before any colon, wrapped on two lines."""
+    import textwrap
+
+    head = title.split(":")[0].replace("(SYNTHETIC)", "").strip()
+    wrapped = textwrap.wrap(head, width) or [title[:width]]
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1][: width - 3].rstrip() + "..."
+    return "\n".join(wrapped)
 
 
 def _get(d: dict[str, Any] | None, dotted: str) -> Any:
@@ -284,7 +297,7 @@ def render_board(
 
     forest_rows = [
         {
-            "label": f"{r['title']}",
+            "label": short_label(r["title"]),
             "percent_change": r["percent_change"] if r["verdict"] != "too early to say" else None,
             "ci_low": r["percent_ci_low"],
             "ci_high": r["percent_ci_high"],
@@ -387,18 +400,33 @@ def _load_source_cached(src: Any, root: Path) -> pd.DataFrame:
     return _SOURCE_CACHE[key]
 
 
+def archive_previous(path: Path) -> Path | None:
+    """Move ``path`` (if it exists) to ``<folder>/previous/<UTC timestamp>/``; return the copy."""
+    if not path.exists():
+        return None
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = path.parent / "previous" / stamp
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    path.rename(target)
+    return target
+
+
 def build_board(
     registry_path: str | Path,
     out: str | Path | None = None,
     *,
     threshold: int | None = None,
     pdf: bool = False,
-    overwrite: bool = False,
+    rerun: bool = False,
 ) -> Path:
     """Write the Board page for every trial of ``registry_path``; return the HTML path.
 
-    Default ``out`` is ``board.html`` beside the registry. ``threshold`` overrides ``board.yaml``.
-    With ``pdf`` a PDF is printed beside it with headless Chromium (:mod:`.chromium`).
+    Default ``out``: ``board.html`` beside the registry. ``threshold`` overrides ``board.yaml``
+    (default 10). An existing page raises :class:`~triplet.errors.OverwriteError` unless
+    ``rerun``, which first moves it (and its PDF) to ``previous/<timestamp>/``. With ``pdf``, a
+    PDF is printed beside it with headless Chromium. Nothing is written if the page would show a
+    person identifier (:class:`~.disclosure.DisclosureError`).
     """
     from triplet.registry import load_registry
 
@@ -410,14 +438,15 @@ def build_board(
             raise InputError(f"--threshold must be >= 1, got {threshold}")
         config = BoardConfig(threshold=threshold, title=config.title)
     out = Path(out) if out is not None else root / "board.html"
-    if out.exists() and not overwrite:
-        from triplet.errors import OverwriteError
-
-        raise OverwriteError(f"{out}: already exists; refusing to overwrite it (use --overwrite)")
+    pdf_path = out.with_suffix(".pdf")
+    if not rerun:
+        for p in (out, pdf_path) if pdf else (out,):
+            if p.exists():
+                raise OverwriteError(f"{p}: already exists; use --rerun to archive it first")
     entries, ids = [], IdentifierSet()
     for tf in loaded.trials.values():
         entries.append(BoardTrial(trial=tf.trial, results=load_results(tf.dir), dir=Path(tf.dir)))
-        ids = ids | trial_identifiers(tf, root)
+        ids = ids | trial_identifiers(tf, Path(getattr(tf, "root", None) or root))
     board = render_board(
         entries,
         registry_name=loaded.registry.name,
@@ -425,15 +454,17 @@ def build_board(
         identifiers=ids,
         where=out,
     )
-    write_text(out, board.html, overwrite=overwrite)
+    pdf_bytes = None
     if pdf:
         from triplet.reports.chromium import print_to_pdf
 
-        pdf_path = out.with_suffix(".pdf")
-        data = print_to_pdf(out)
-        write_bytes(pdf_path, data, overwrite=overwrite)
+        with tempfile.TemporaryDirectory(prefix="triplet-board-") as tmp:
+            page = Path(tmp) / "board.html"
+            page.write_text(board.html, encoding="utf-8")
+            pdf_bytes = print_to_pdf(page)
+    archive_previous(out)
+    write_text(out, board.html)
+    if pdf_bytes is not None:
+        archive_previous(pdf_path)
+        write_bytes(pdf_path, pdf_bytes)
     return out
-
-
-def _finite(x: Any) -> bool:
-    return not missing(x) and math.isfinite(float(x))

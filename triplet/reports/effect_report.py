@@ -13,9 +13,7 @@ primary analysis, and report exploratory analyses as exploratory.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,8 +122,10 @@ def headline(ctx: ReportContext) -> str:
             "",
         ]
     v = decide(t, r)
-    lines.append(f"Trial `{t.id}` - status **{t.status.value}** - verdict **{v.label.value}** "
-                 f"(SMS level {v.sms}).")
+    lines.append(
+        f"Trial `{t.id}` - status **{t.status.value}** - verdict **{v.label.value}** "
+        f"(SMS level {v.sms})."
+    )
     if r and r.get("primary"):
         p = r["primary"]
         lines.append(
@@ -151,26 +151,40 @@ def registration_table(ctx: ReportContext) -> pd.DataFrame:
         ("Units", f"{t.units.kind.value}: {t.units.level} ({t.units.source})"),
         ("Design", f"{t.design.method.value}, seed {t.design.seed}"),
         ("Strength of evidence", f"SMS level {sms_level(t).level}: {sms_level(t).reason}"),
-        ("Primary outcome", f"{t.outcomes.primary.name} ({t.outcomes.primary.measure}, "
-                            f"index {t.outcomes.primary.harm_index})"),
+        (
+            "Primary outcome",
+            f"{t.outcomes.primary.name} ({t.outcomes.primary.measure}, "
+            f"index {t.outcomes.primary.harm_index})",
+        ),
         ("Baseline", f"{t.periods.baseline.start} to {t.periods.baseline.end}"),
         ("Treatment", f"{t.periods.treatment.start} to {t.periods.treatment.end}"),
         ("Primary analysis", f"{t.analysis.primary.value} (alpha {t.analysis.alpha})"),
         ("Secondary analyses", ", ".join(e.value for e in t.analysis.secondary) or "-"),
-        ("Smallest effect worth acting on",
-         f"{100 * t.analysis.minimum_effect.reduction:.0f}% reduction"),
+        (
+            "Smallest effect worth acting on",
+            f"{100 * t.analysis.minimum_effect.reduction:.0f}% reduction",
+        ),
     ]
     if ctx.lock:
-        rows.append(("Locked", f"{ctx.lock.get('locked_at', '?')}, registration SHA-256 "
-                               f"{str(ctx.lock.get('registration_sha256', '?'))[:12]}..."))
+        rows.append(
+            (
+                "Locked",
+                f"{ctx.lock.get('locked_at', '?')}, registration SHA-256 "
+                f"{str(ctx.lock.get('registration_sha256', '?'))[:12]}...",
+            )
+        )
     return pd.DataFrame(rows, columns=["item", "registered"])
 
 
 def deviations_table(ctx: ReportContext) -> pd.DataFrame:
     """Recorded deviations from the locked registration (CONSORT item 6b)."""
     rows = [
-        {"date": str(d.date), "field": d.field, "reason": d.reason,
-         "approved_by": d.approved_by or ""}
+        {
+            "date": str(d.date),
+            "field": d.field,
+            "reason": d.reason,
+            "approved_by": d.approved_by or "",
+        }
         for d in ctx.trial.deviations
     ]
     return pd.DataFrame(rows, columns=["date", "field", "reason", "approved_by"])
@@ -197,8 +211,11 @@ def flow_table(ctx: ReportContext) -> pd.DataFrame:
         }
     rows = []
     for stage in ("eligible", "excluded", "assigned", "treatment", "control", "analysed"):
-        for source, d in (("lock.json flow", flow), ("results.json n_units", n),
-                          ("assignment.csv", counts_from_assignment)):
+        for source, d in (
+            ("lock.json flow", flow),
+            ("results.json n_units", n),
+            ("assignment.csv", counts_from_assignment),
+        ):
             if d.get(stage) is not None:
                 rows.append({"stage": stage, "units": int(d[stage]), "source": source})
                 break
@@ -217,8 +234,15 @@ def flow_figure(ctx: ReportContext) -> Figure | None:
     ax.set_ylim(0, 10)
 
     def box(x, y, text):
-        ax.text(x, y, text, ha="center", va="center", fontsize=9,
-                bbox={"boxstyle": "round,pad=0.5", "fc": "#f6f8fa", "ec": "#57606a"})
+        ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round,pad=0.5", "fc": "#f6f8fa", "ec": "#57606a"},
+        )
 
     def arrow(x0, y0, x1, y1):
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->"})
@@ -254,10 +278,13 @@ def balance_section(ctx: ReportContext) -> tuple[pd.DataFrame | None, str]:
     covs = [c for c in ctx.trial.design.balance.covariates if c in units.columns]
     res = balance(units, ctx.assignment, covs)
     p = res.omnibus.get("p_value")
-    note = (f"Largest absolute standardised mean difference {res.max_abs_smd:.3f} "
-            f"(criterion {ctx.trial.design.balance.max_abs_smd}); omnibus test "
-            f"(Hansen & Bowers 2008) p = {p:.2f}." if p is not None and p == p else
-            f"Largest absolute standardised mean difference {res.max_abs_smd:.3f}.")
+    note = (
+        f"Largest absolute standardised mean difference {res.max_abs_smd:.3f} "
+        f"(criterion {ctx.trial.design.balance.max_abs_smd}); omnibus test "
+        f"(Hansen & Bowers 2008) p = {p:.2f}."
+        if p is not None and p == p
+        else f"Largest absolute standardised mean difference {res.max_abs_smd:.3f}."
+    )
     return res.summary(), note
 
 
@@ -301,8 +328,17 @@ def event_study_image(ctx: ReportContext) -> Path | None:
     return path if path.exists() else None
 
 
-_ANALYSIS_COLUMNS = ["name", "estimator", "role", "measure", "percent_change",
-                     "percent_ci_low", "percent_ci_high", "p_value", "n_units"]
+_ANALYSIS_COLUMNS = [
+    "name",
+    "estimator",
+    "role",
+    "measure",
+    "percent_change",
+    "percent_ci_low",
+    "percent_ci_high",
+    "p_value",
+    "n_units",
+]
 _PRIMARY_FIELDS = (
     ("estimator", "Estimator"),
     ("outcome", "Outcome"),
@@ -348,8 +384,11 @@ def analyses_table(ctx: ReportContext) -> pd.DataFrame:
 
 def randomisation_table(ctx: ReportContext) -> pd.DataFrame:
     """Randomisation-inference analyses (Fisher's exact test of the sharp null; Young 2019)."""
-    rows = [a for a in (ctx.results or {}).get("analyses") or []
-            if a.get("estimator") == "randomisation_inference"]
+    rows = [
+        a
+        for a in (ctx.results or {}).get("analyses") or []
+        if a.get("estimator") == "randomisation_inference"
+    ]
     cols = ["name", "outcome", "measure", "estimate", "p_value", "n_units", "notes"]
     return pd.DataFrame(rows).reindex(columns=cols)
 
@@ -393,17 +432,23 @@ def caveats(ctx: ReportContext) -> str:
     t = ctx.trial
     items = []
     if ctx.synthetic:
-        items.append("**SYNTHETIC data**: the example borough is simulated; "
-                     "any effect was injected by design (`simulated_effect`).")
+        items.append(
+            "**SYNTHETIC data**: the example borough is simulated; "
+            "any effect was injected by design (`simulated_effect`)."
+        )
     if t.design.method.randomised:
-        items.append("Randomised design: the estimate is causal under the trial's assignment "
-                     "mechanism, provided units received the arm assigned (intention to treat) "
-                     "and treated units did not affect control units (no interference, SUTVA).")
+        items.append(
+            "Randomised design: the estimate is causal under the trial's assignment "
+            "mechanism, provided units received the arm assigned (intention to treat) "
+            "and treated units did not affect control units (no interference, SUTVA)."
+        )
     else:
-        items.append("Matched-control design (not randomised): the difference-in-differences "
-                     "estimate assumes parallel trends - treated and control units would have "
-                     "moved alike without the intervention. Check the pre-period event-study "
-                     "coefficients; unmeasured differences can bias the estimate.")
+        items.append(
+            "Matched-control design (not randomised): the difference-in-differences "
+            "estimate assumes parallel trends - treated and control units would have "
+            "moved alike without the intervention. Check the pre-period event-study "
+            "coefficients; unmeasured differences can bias the estimate."
+        )
     items += [
         "Recorded crime reflects reporting and police activity as well as offending; an "
         "intervention that changes reporting can change recorded crime without changing crime.",
@@ -414,8 +459,9 @@ def caveats(ctx: ReportContext) -> str:
         "as exploratory.",
     ]
     if t.deviations:
-        items.append(f"{len(t.deviations)} deviation(s) from the registration were recorded "
-                     "(see above).")
+        items.append(
+            f"{len(t.deviations)} deviation(s) from the registration were recorded (see above)."
+        )
     return "\n".join(f"- {i}" for i in items)
 
 
@@ -475,7 +521,7 @@ def build_effect_report(
     pattern and the trial's data) before it is written.
     """
     from triplet.io import write_text
-    from triplet.reports.board import trial_identifiers
+    from triplet.reports.board import archive_previous, trial_identifiers
     from triplet.reports.disclosure import check_no_identifiers
     from triplet.reports.notebooks import execute_notebook, export_html
 
@@ -494,10 +540,5 @@ def build_effect_report(
     title = f"Effect report: {tf.trial.title}"
     page = export_html(nb, include_code=include_code, title=title)
     check_no_identifiers(page, trial_identifiers(tf, root), where=out)
-    if out.exists():
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        archive = out.parent / "previous" / stamp
-        archive.mkdir(parents=True, exist_ok=False)
-        shutil.move(str(out), archive / out.name)
+    archive_previous(out)
     return write_text(out, page)
-

@@ -71,7 +71,7 @@ def forest_plot(rows: pd.DataFrame, *, xlabel: str = "Change in primary outcome 
         raise ValueError(f"forest_plot: rows lack columns {missing}")
     rows = rows.reset_index(drop=True)
     n = max(len(rows), 1)
-    fig = Figure(figsize=(8.0, 0.9 + 0.45 * n))  # no pyplot: no global figure state
+    fig = Figure(figsize=(9.0, 1.1 + 0.6 * n))  # no pyplot: no global figure state
     ax = fig.subplots()
     y = list(range(n, 0, -1))[: len(rows)]
     finite = pd.concat([rows["ci_low"], rows["ci_high"], rows["percent_change"]]).dropna()
