@@ -1,0 +1,286 @@
+"""The testing workflow: ``triplet assign`` (assign once, lock) and ``triplet design``.
+
+``assign_trial`` loads and validates a registered trial, builds its unit table, runs the
+registered method and then writes, in this order,
+
+1. ``trials/<id>/assignment.csv`` (atomic: temporary file, fsync, rename);
+2. ``trials/<id>/lock.json`` (atomic) with the registration hash, the assignment's SHA-256, the
+   seed, numpy's version and bit generator, the method and the CONSORT flow;
+3. ``status: assigned`` in trial.yaml (atomic).
+
+A crash (even ``kill -9``) can only stop the run between these steps. Because the assignment
+is a pure function of the registration, the data and the seed, a rerun recomputes it and
+*resumes*: an ``assignment.csv`` without a lock is locked only if it is byte-for-byte the
+assignment the registered procedure gives (otherwise the rerun refuses and says why); a lock
+whose hashes match the assignment only needs the status. A trial whose status is past
+``registered`` is never assigned again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from triplet.errors import OverwriteError, StateError
+from triplet.io import write_bytes, write_json
+from triplet.registry.loading import TrialFile, find_trial
+from triplet.registry.lock import check_lock, read_lock, write_lock
+from triplet.registry.models import DesignMethod, Status
+from triplet.registry.status import set_status
+from triplet.testing.assignment import Assignment, assign
+from triplet.testing.balance import BalanceResult, balance
+from triplet.testing.diagnosis import Diagnosis, diagnose
+from triplet.testing.units import UnitTable, unit_table
+
+__all__ = ["AssignReport", "DesignReport", "assign_trial", "design_trial"]
+
+
+@dataclass(frozen=True)
+class AssignReport:
+    """What ``triplet assign`` did (or, with ``dry_run``, would do)."""
+
+    trial_id: str
+    assignment: Assignment
+    balance: BalanceResult
+    units: UnitTable
+    dry_run: bool
+    written: list[Path] = field(default_factory=list)
+    resumed: str | None = None
+
+    def summary(self) -> pd.DataFrame:
+        """Arms per block."""
+        return self.assignment.summary()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trial": self.trial_id,
+            "dry_run": self.dry_run,
+            "assignment": self.assignment.to_dict(),
+            "balance": self.balance.to_dict(),
+            "flow": self.units.flow,
+            "written": [str(p) for p in self.written],
+            "resumed": self.resumed,
+        }
+
+    def plot(self, ax=None):
+        """The love plot of the assignment's balance."""
+        return self.balance.plot(ax=ax)
+
+
+def _stale_temps(folder: Path) -> list[Path]:
+    pats = (".assignment.csv.*.tmp", ".lock.json.*.tmp", ".trial.yaml.*.tmp")
+    return [p for pat in pats for p in folder.glob(pat)]
+
+
+def _check_status(tf: TrialFile) -> None:
+    status = tf.trial.status
+    if status is Status.draft:
+        raise StateError(
+            f"trial {tf.id} is a draft: register it first (status: registered, with a "
+            "registered date), then assign"
+        )
+    if status.order > Status.registered.order:
+        raise StateError(
+            f"trial {tf.id} is already {status.value}: a trial is assigned once; "
+            f"its assignment is {tf.assignment_path}"
+        )
+
+
+def _balance_covariates(tf: TrialFile, units: pd.DataFrame) -> list[str]:
+    d = tf.trial.design
+    cov = list(d.balance.covariates)
+    if d.matching is not None:
+        cov += [c for c in d.matching.covariates if c not in cov]
+    return [c for c in cov if c in units.columns]
+
+
+def _lock_extra(a: Assignment, ut: UnitTable) -> dict[str, Any]:
+    d = a.to_dict()
+    return {
+        "assignment_sha256": a.sha256(),
+        "seed": a.seed,
+        "numpy_version": a.numpy_version,
+        "bit_generator": a.bit_generator,
+        "method": a.method,
+        "n_units": len(a.table),
+        "n_treatment": a.n_treatment,
+        "n_control": a.n_control,
+        "probability_exact": a.probability_exact,
+        "flow": ut.flow,
+        "assignment_details": d["details"],
+    }
+
+
+def assign_trial(registry: str | Path, trial_id: str, *, dry_run: bool = False) -> AssignReport:
+    """Assign the registered trial ``trial_id`` once (see the module docstring)."""
+    tf = find_trial(registry, trial_id)
+    _check_status(tf)
+    ut = unit_table(tf)
+    a = assign(ut.units, tf.trial.design)
+    bal = balance(ut.units, a, _balance_covariates(tf, ut.units) or ["baseline_harm"])
+    if dry_run:
+        return AssignReport(tf.id, a, bal, ut, dry_run=True)
+    for tmp in _stale_temps(tf.dir):  # left by a run killed mid-write
+        tmp.unlink(missing_ok=True)
+    data = a.to_csv_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    apath, lpath = tf.assignment_path, tf.lock_path
+    written: list[Path] = []
+    resumed: str | None = None
+    if lpath.exists():
+        lock = read_lock(tf)
+        problems = check_lock(tf)
+        on_disk = apath.read_bytes() if apath.exists() else None
+        if (
+            problems
+            or on_disk is None
+            or lock.get("assignment_sha256") != sha
+            or hashlib.sha256(on_disk).hexdigest() != sha
+        ):
+            raise StateError(
+                f"trial {tf.id} already has {lpath.name} but its status is still registered and "
+                "the lock does not match the assignment the registered procedure gives; an "
+                "earlier run was interrupted or files were edited. Nothing was changed; compare "
+                f"{apath} with lock.json (assignment_sha256) by hand"
+            )
+        resumed = "lock.json and assignment.csv were complete; only the status was missing"
+    else:
+        if apath.exists():
+            if apath.read_bytes() != data:
+                raise StateError(
+                    f"{apath} exists but no lock.json: an earlier `triplet assign` was interrupted "
+                    "before locking, and the file differs from the assignment the registered "
+                    "procedure gives now (the data or the registration changed?). It was never "
+                    "locked; move it aside and rerun"
+                )
+            resumed = "assignment.csv was complete (byte-identical); the lock was missing"
+        else:
+            write_bytes(apath, data)
+            written.append(apath)
+        write_lock(tf, **_lock_extra(a, ut))
+        written.append(lpath)
+    set_status(tf, Status.assigned)
+    written.append(tf.path)
+    return AssignReport(tf.id, a, bal, ut, dry_run=False, written=written, resumed=resumed)
+
+
+# --------------------------------------------------------------------------------------------
+# triplet design
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DesignReport:
+    """The diagnosis of a trial's design and the files written."""
+
+    trial_id: str
+    diagnosis: Diagnosis
+    folder: Path
+    written: list[Path] = field(default_factory=list)
+    archived: Path | None = None
+
+    def summary(self) -> pd.DataFrame:
+        return self.diagnosis.summary()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trial": self.trial_id, **self.diagnosis.to_dict()}
+
+    def plot(self, ax=None):
+        return self.diagnosis.plot(ax=ax)
+
+
+def _archive(folder: Path) -> Path | None:
+    files = [p for p in folder.iterdir() if p.name != "previous"] if folder.exists() else []
+    if not files:
+        return None
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    dest = folder / "previous" / stamp
+    dest.mkdir(parents=True, exist_ok=False)
+    for p in files:
+        shutil.move(str(p), dest / p.name)
+    return dest
+
+
+def design_trial(
+    registry: str | Path,
+    trial_id: str,
+    *,
+    n_sims: int = 1000,
+    reduction: float | None = None,
+    rerun: bool = False,
+    progress: bool = False,
+    write: bool = True,
+    workers: int | None = None,
+) -> DesignReport:
+    """Diagnose the registered design of ``trial_id`` on its own baseline months and write
+    ``trials/<id>/design/{diagnosis.json, diagnosis.csv, power_curve.png}``.
+
+    ``reduction`` defaults to ``analysis.minimum_effect.reduction``. An earlier diagnosis is
+    never overwritten: ``rerun=True`` moves it to ``design/previous/<timestamp>/`` first.
+    """
+    tf = find_trial(registry, trial_id)
+    trial = tf.trial
+    if trial.design.method is DesignMethod.matched_control:
+        raise StateError(
+            f"trial {tf.id} uses matched controls: design diagnosis re-runs a random "
+            "assignment and there is none; see the analytic power in triplet.testing.power"
+        )
+    folder = tf.dir / "design"
+    existing = [p for p in folder.iterdir() if p.name != "previous"] if folder.exists() else []
+    if existing and write and not rerun:
+        raise OverwriteError(
+            f"{folder} already holds a diagnosis ({', '.join(sorted(p.name for p in existing))});"
+            " pass --rerun to archive it under design/previous/ and diagnose again"
+        )
+    red = trial.analysis.minimum_effect.reduction if reduction is None else reduction
+    ut = unit_table(tf)
+    measure = trial.outcomes.primary.measure
+    diag = diagnose(
+        ut.baseline,
+        ut.units,
+        trial.design,
+        outcome=measure,
+        reduction=red,
+        n_sims=n_sims,
+        alpha=trial.analysis.alpha,
+        target=trial.power.target,
+        progress=progress,
+        workers=workers,
+    )
+    if not write:
+        return DesignReport(tf.id, diag, folder)
+    archived = _archive(folder) if rerun else None
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    diag.plot(ax=ax)
+    fig.tight_layout()
+    png = folder / "power_curve.png"
+    folder.mkdir(parents=True, exist_ok=True)
+    import io as _io
+
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
+    plt.close(fig)
+    written = [
+        write_json(
+            folder / "diagnosis.json",
+            {
+                "trial": tf.id,
+                "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "numpy_version": np.__version__,
+                "synthetic": any(s.uri.startswith("example://") for s in trial.data_sources),
+                **diag.to_dict(),
+            },
+        ),
+        write_bytes(folder / "diagnosis.csv", diag.table.to_csv(index=False).encode("utf-8")),
+        write_bytes(png, buf.getvalue()),
+    ]
+    return DesignReport(tf.id, diag, folder, written=written, archived=archived)
