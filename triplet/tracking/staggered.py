@@ -194,8 +194,6 @@ def staggered_did(
         in_g = gpos == g
         n_g = in_g.sum()
         for t in range(1, T):
-            if t == g - 1:
-                continue
             b = g - 1 if t >= g else t - 1
             dy = Y[:, t] - Y[:, b]
             m_g, m_c = dy[in_g].mean(), dy[never].mean()
