@@ -288,7 +288,8 @@ def check_registry(path: str | Path = REGISTRY_FILE) -> RegistryCheck:
             ok = False
         if ok:
             trials[entry.id] = tf
-    problems.extend(_unlisted_trials(root, seen_folders, parsed.file))
+    named = set(seen_folders) | _raw_folders(parsed.data)
+    problems.extend(_unlisted_trials(root, named, parsed.file))
     return RegistryCheck(
         path=path,
         root=root,
@@ -317,7 +318,23 @@ def _entries(parsed: ParsedYaml, registry: BaseModel | None) -> list[tuple[int, 
     return [(i, e) for i, e in out if ids.count(e.id) == 1]
 
 
-def _unlisted_trials(root: Path, listed: dict[str, int], file: str) -> list[Problem]:
+def _raw_folders(data: object) -> set[str]:
+    """Folders named by any entry, even one that is otherwise invalid."""
+    raw = data.get("trials") if isinstance(data, dict) else None
+    if not isinstance(raw, list):
+        return set()
+    return {
+        Path(item["folder"]).as_posix().rstrip("/")
+        for item in raw
+        if isinstance(item, dict)
+        and isinstance(item.get("folder"), str)
+        and item["folder"]
+        and not Path(item["folder"]).is_absolute()
+        and ".." not in Path(item["folder"]).parts
+    }
+
+
+def _unlisted_trials(root: Path, listed: set[str], file: str) -> list[Problem]:
     parents = {(root / f).parent for f in listed}
     listed_dirs = {(root / f).resolve() for f in listed}
     problems = []

@@ -88,7 +88,8 @@ def parse_yaml_text(text: str, *, file: str) -> tuple[ParsedYaml | None, list[Pr
         problems = _duplicate_keys(node, file) if node is not None else []
         if problems:
             return None, problems
-        doc = _yaml().load(text)
+        # construct from the composed nodes (parsing twice would double the cost)
+        doc = y.constructor.construct_document(node) if node is not None else None
     except MarkedYAMLError as exc:
         return None, [_syntax_problem(exc, file)]
     except YAMLError as exc:
@@ -98,6 +99,10 @@ def parse_yaml_text(text: str, *, file: str) -> tuple[ParsedYaml | None, list[Pr
         return None, [Problem(file=file, message="not valid YAML: nested too deeply")]
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. 2023-02-30 read as a date
         return None, [Problem(file=file, message=f"not valid YAML: {exc}")]
+    except Exception as exc:  # the parser's own bugs, e.g. `!!set` on a scalar (AttributeError)
+        return None, [
+            Problem(file=file, message=f"not valid YAML: the parser failed ({type(exc).__name__})")
+        ]
     try:
         data = _plain(doc, 0, set())
     except _Unsupported as exc:
