@@ -160,3 +160,166 @@ def make_trial_fixture():
 def results_dict_fixture():
     """``results_factory(id, pct=..., lo=..., hi=..., p_reduction=...) -> results.json dict``."""
     return results_dict
+
+
+# --- a registry on disk -----------------------------------------------------------------------
+
+#: Person identifiers planted in the fixture registry's data (none may reach the Board).
+PLANTED_PSEUDONYMS = ("p_" + "a1" * 8, "p_" + "b2" * 8, "p_" + "c3" * 8)
+PLANTED_RAW_IDS = ("OFF-00017", "OFF-00042", "OFF-00099")
+PLANTED_NAMES = ("Jane Doughty", "Marcus Feltham")
+
+
+def _records_csv(path):
+    import pandas as pd
+
+    rows = []
+    for i in range(60):
+        rows.append(
+            {
+                "crime_id": f"c{i:05d}",
+                "month": f"2024-{1 + i % 12:02d}",
+                "crime_type": "Burglary",
+                "lsoa_code": f"E0100000{i % 4}",
+                "suspect_id": PLANTED_PSEUDONYMS[i % 3],
+                "victim_id": PLANTED_PSEUDONYMS[(i + 1) % 3],
+            }
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def _offenders_csv(path):
+    import pandas as pd
+
+    pd.DataFrame(
+        {
+            "offender_id": PLANTED_RAW_IDS,
+            "suspect_id": PLANTED_PSEUDONYMS,
+            "name": [*PLANTED_NAMES, "Ann Other-Person"],
+        }
+    ).to_csv(path, index=False)
+
+
+def write_registry(root, specs):
+    """Write registry.yaml, trial.yaml files, results.json and assignment/lock files.
+
+    ``specs``: list of (trial dict, results dict or None, extra) where extra may hold
+    ``assignment`` (rows of unit/arm) and ``lock`` (a dict).
+    """
+    import json
+
+    import yaml
+
+    root.mkdir(parents=True, exist_ok=True)
+    _records_csv(root / "data" / "records.csv")
+    _offenders_csv(root / "data" / "offenders.csv")
+    entries = []
+    for td, res, extra in specs:
+        tid = td["id"]
+        entries.append(
+            {"id": tid, "folder": f"trials/{tid}", "intervention": td["intervention"]["type"]}
+        )
+        d = root / "trials" / tid
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "trial.yaml").write_text(yaml.safe_dump(td, sort_keys=False))
+        if res is not None:
+            (d / "results").mkdir(exist_ok=True)
+            (d / "results" / "results.json").write_text(json.dumps(res, indent=2))
+        if extra.get("assignment"):
+            import pandas as pd
+
+            pd.DataFrame(extra["assignment"]).to_csv(d / "assignment.csv", index=False)
+        if extra.get("lock"):
+            (d / "lock.json").write_text(json.dumps(extra["lock"]))
+    (root / "registry.yaml").write_text(
+        yaml.safe_dump({"name": "Fixture Borough CSP", "trials": entries}, sort_keys=False)
+    )
+    return root / "registry.yaml"
+
+
+def fixture_specs():
+    """Four trials: works, no effect, person-level (IDs planted in data), still running."""
+    records = [{"name": "records", "kind": "records", "uri": "data/records.csv"}]
+    hot = trial_dict("hotspot-patrol", title="Hot-spot patrols in burglary LSOAs")
+    hot["data_sources"] = records
+    pop = trial_dict(
+        "burglary-pop",
+        intervention="problem_oriented_policing",
+        title="Problem-oriented policing of burglary",
+    )
+    pop["data_sources"] = records
+    off = trial_dict(
+        "offender-focus",
+        kind="person",
+        method="matched_pair",
+        intervention="offender_focused",
+        title="Integrated offender management",
+    )
+    off["units"]["id_column"] = "suspect_id"
+    off["data_sources"] = [
+        *records,
+        {"name": "offenders", "kind": "units", "uri": "data/offenders.csv"},
+    ]
+    run = trial_dict(
+        "victim-call",
+        status="in_field",
+        intervention="victim_focused",
+        title="Call-backs to repeat victims",
+    )
+    run["data_sources"] = records
+    off_res = results_dict(
+        "offender-focus",
+        pct=-22.4,
+        lo=-35.0,
+        hi=-7.9,
+        p_reduction=0.995,
+        n_treatment=6,
+        n_control=6,
+    )
+    off_res["primary"]["notes"] = f"largest residual: {PLANTED_PSEUDONYMS[0]}"
+    return [
+        (
+            hot,
+            results_dict("hotspot-patrol"),
+            {
+                "lock": {
+                    "registration_sha256": "f" * 64,
+                    "locked_at": "2024-01-02T00:00:00+00:00",
+                    "flow": {"eligible": 120, "excluded": 40, "assigned": 80},
+                }
+            },
+        ),
+        (
+            pop,
+            results_dict(
+                "burglary-pop", pct=3.1, lo=-9.5, hi=17.2, p_reduction=0.31, bayes_status="failed"
+            ),
+            {},
+        ),
+        (
+            off,
+            off_res,
+            {
+                "assignment": [
+                    {"unit": u, "arm": a}
+                    for u, a in zip(
+                        PLANTED_PSEUDONYMS, ["treatment", "control", "treatment"], strict=True
+                    )
+                ]
+            },
+        ),
+        (run, None, {}),
+    ]
+
+
+@pytest.fixture
+def registry_path(tmp_path):
+    """A registry on disk with four trials and person identifiers planted in its data."""
+    return write_registry(tmp_path / "reg", fixture_specs())
+
+
+@pytest.fixture(scope="session")
+def planted():
+    """Every person identifier planted in the fixture registry's data."""
+    return (*PLANTED_PSEUDONYMS, *PLANTED_RAW_IDS, *PLANTED_NAMES)

@@ -8,11 +8,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-from triplet.errors import InputError
+from triplet.errors import InputError, OverwriteError
 from triplet.reports.board import (
     BAYES_FAILED,
     BoardConfig,
     BoardTrial,
+    build_board,
     plain_question,
     render_board,
 )
@@ -224,3 +225,50 @@ def test_to_dict_is_json_ready(entries):
     d = render_board(entries, registry_name="X").to_dict()
     json.dumps(d, allow_nan=False)
     assert d["trials"][0]["id"] == "hotspot-patrol"
+
+
+# --- the whole Board build from a registry on disk -------------------------------------------
+
+
+def test_build_board_keeps_planted_identifiers_off_the_page(registry_path, planted, tmp_path):
+    out = build_board(registry_path, tmp_path / "board.html")
+    page = out.read_text()
+    for ident in planted:
+        assert ident not in page
+    assert not re.search(r"p_[0-9a-f]{6,}", page)
+    rows = {t: (f, txt) for t, f, _v, txt in _numbers(page).found if f == "n_units.treatment"}
+    assert rows["offender-focus"] == ("n_units.treatment", "<10")  # 6 offenders: suppressed
+
+
+@pytest.mark.parametrize("which", range(7))
+def test_build_board_refuses_if_a_planted_identifier_would_show(
+    registry_path, planted, which, tmp_path
+):
+    import yaml
+
+    ident = planted[which]
+    trial_yaml = registry_path.parent / "trials" / "burglary-pop" / "trial.yaml"
+    data = yaml.safe_load(trial_yaml.read_text())
+    data["title"] = f"Problem-solving with {ident} in mind"
+    trial_yaml.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "board.html"
+    with pytest.raises(DisclosureError):
+        build_board(registry_path, out)
+    assert not out.exists()
+
+
+def test_build_board_never_overwrites_and_reads_board_yaml(registry_path, tmp_path):
+    out = tmp_path / "board.html"
+    build_board(registry_path, out)
+    with pytest.raises(OverwriteError):
+        build_board(registry_path, out)
+    (registry_path.parent / "board.yaml").write_text("threshold: 50\ntitle: Safer Fixture\n")
+    build_board(registry_path, out, rerun=True)
+    page = out.read_text()
+    assert "Safer Fixture" in page
+    nums = {(t, f): txt for t, f, _v, txt in _numbers(page).found}
+    assert nums[("hotspot-patrol", "n_units.treatment")] == "<50"
+    assert len(list((tmp_path / "previous").glob("*/board.html"))) == 1
+    build_board(registry_path, tmp_path / "b2.html", threshold=5)
+    nums = {(t, f): txt for t, f, _v, txt in _numbers((tmp_path / "b2.html").read_text()).found}
+    assert nums[("offender-focus", "n_units.treatment")] == "6"
