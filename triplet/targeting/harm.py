@@ -327,29 +327,28 @@ def harm_of(
         )
     n = len(records)
     days = np.full(n, np.nan)
-    basis = np.full(n, "unmatched", dtype=object)
+    # basis codes: 0 offence_code, 1 crime_type, 2 non_crime, 3 unmatched
+    basis = np.full(n, 3, dtype=np.int8)
 
     if "offence_code" in records.columns and len(index.by_code):
-        codes = records["offence_code"].astype("str").str.strip()
-        codes = codes.where(records["offence_code"].notna())
-        w = codes.map(index.by_code).to_numpy(dtype=float, na_value=np.nan)
+        w = _lookup(records["offence_code"], index.by_code)
         hit = ~np.isnan(w)
         days[hit] = w[hit]
-        basis[hit] = "offence_code"
+        basis[hit] = 0
     if "crime_type" in records.columns:
-        ctype = records["crime_type"].astype("str").str.strip().where(records["crime_type"].notna())
-        todo = basis == "unmatched"
-        non_crime = ctype.isin(index.non_crime).to_numpy() & todo
+        todo = basis == 3
+        non_crime_map = pd.Series(0.0, index=sorted(index.non_crime))
+        non_crime = ~np.isnan(_lookup(records["crime_type"], non_crime_map)) & todo
         days[non_crime] = 0.0
-        basis[non_crime] = "non_crime"
+        basis[non_crime] = 2
         todo &= ~non_crime
         if len(index.by_category):
-            w = ctype.map(index.by_category).to_numpy(dtype=float, na_value=np.nan)
+            w = _lookup(records["crime_type"], index.by_category)
             hit = todo & ~np.isnan(w)
             days[hit] = w[hit]
-            basis[hit] = "crime_type"
+            basis[hit] = 1
 
-    miss = basis == "unmatched"
+    miss = basis == 3
     if miss.any():
         cols = [c for c in ("offence_code", "crime_type") if c in records.columns]
         table = (
@@ -392,7 +391,7 @@ def harm_of(
     return HarmScores(
         days=pd.Series(days, index=records.index, name="harm"),
         basis=pd.Series(
-            pd.Categorical(
+            pd.Categorical.from_codes(
                 basis, categories=["offence_code", "crime_type", "non_crime", "unmatched"]
             ),
             index=records.index,
@@ -402,6 +401,15 @@ def harm_of(
         index_name=index.name,
         unit=index.unit,
     )
+
+
+def _lookup(keys: pd.Series, weights: pd.Series) -> np.ndarray:
+    """Weight of each key (NaN if none): factorize once, look up the distinct keys only."""
+    codes, uniques = pd.factorize(keys, sort=False)
+    stripped = pd.Index(uniques).astype("str").str.strip()
+    w = pd.Series(stripped).map(weights).to_numpy(dtype=float, na_value=np.nan)
+    out = np.append(w, np.nan)[codes]  # code -1 (missing key) -> NaN
+    return out
 
 
 def _first_row(keys: pd.DataFrame, miss: np.ndarray, row: pd.Series, cols: list[str]) -> int:

@@ -300,7 +300,7 @@ class Ranking:
 
 def _harm_days(
     records: pd.DataFrame, harm, unmatched: str
-) -> tuple[np.ndarray, np.ndarray, str, str, int]:
+) -> tuple[np.ndarray, np.ndarray | None, str, str, int]:
     """Per-record harm days, a non-crime mask, the harm unit, index name, n unmatched."""
     if harm is None:
         harm = "cambridge"
@@ -321,7 +321,7 @@ def _harm_days(
         if "crime_type" in records.columns:
             non_crime = records["crime_type"].isin(NON_CRIME_CATEGORIES).to_numpy()
         else:
-            non_crime = np.zeros(len(records), dtype=bool)
+            non_crime = None
         return days, non_crime, "days", str(harm.name or "harm"), int(np.isnan(days).sum())
     else:
         raise InputError(
@@ -330,7 +330,7 @@ def _harm_days(
             )
         )
     days = scores.days.to_numpy(dtype=float, na_value=np.nan)
-    non_crime = (scores.basis == "non_crime").to_numpy()
+    non_crime = (scores.basis.cat.codes == 2).to_numpy() if scores.n_non_crime else None
     return days, non_crime, scores.unit, scores.index_name, scores.n_unmatched
 
 
@@ -356,30 +356,35 @@ def rank_units(
     """
     ids, unit_name, kind = resolve_unit(records, unit, grid_size_m=grid_size_m)
     days, non_crime, harm_unit, index_name, n_unmatched = _harm_days(records, harm, unmatched)
-    n_non_crime = int(non_crime.sum())
-    has_unit = ids.notna().to_numpy()
-    has_harm = ~np.isnan(days)
-    keep = has_unit & has_harm
-    if not include_non_crime and n_non_crime:
-        keep &= ~non_crime
-    n_no_unit = int((~has_unit).sum())
-
-    # factorize once (categorical columns give their codes for free), then bincount
+    # factorize once (categorical columns give their codes for free), then bincount;
+    # NA ids get code -1, so no separate notna pass is needed
     if isinstance(ids.dtype, pd.CategoricalDtype):
         codes = ids.cat.codes.to_numpy()
         labels = ids.cat.categories
     else:
         codes, labels = pd.factorize(ids, sort=False)
-    codes_k = codes[keep] if not keep.all() else codes
+    keep = codes >= 0
+    n_no_unit = len(codes) - int(np.count_nonzero(keep))
+    if n_unmatched:
+        keep &= ~np.isnan(days)
+    n_non_crime = int(np.count_nonzero(non_crime)) if non_crime is not None else 0
+    if not include_non_crime and n_non_crime:
+        keep &= ~non_crime
     n_lab = len(labels)
-    count = np.bincount(codes_k, minlength=n_lab).astype(np.int64)
-    total_harm = np.bincount(
-        codes_k, weights=days[keep] if not keep.all() else days, minlength=n_lab
-    )
+    if keep.all():
+        codes_k, days_k = codes, days
+    else:  # send excluded records to a spare bin (cheaper than compressing the arrays)
+        codes_k = np.where(keep, codes, n_lab)
+        days_k = np.where(keep, days, 0.0)
+    count = np.bincount(codes_k, minlength=n_lab + 1)[:n_lab].astype(np.int64)
+    total_harm = np.bincount(codes_k, weights=days_k, minlength=n_lab + 1)[:n_lab]
     present = count > 0
-    labels = pd.Index(labels)[present]
-    count = count[present]
-    total_harm = total_harm[present]
+    if not present.all():
+        labels = pd.Index(labels)[present]
+        count = count[present]
+        total_harm = total_harm[present]
+    else:
+        labels = pd.Index(labels)
 
     if units is not None:
         extra = pd.Index(pd.unique(pd.Index(list(units))))
@@ -405,20 +410,28 @@ def rank_units(
     )
 
 
-def _order(primary: np.ndarray, secondary: np.ndarray, labels: pd.Index) -> np.ndarray:
-    """Indices sorting by primary desc, secondary desc, label asc (deterministic)."""
-    label_rank = pd.Index(labels.astype(str)).argsort(kind="stable")
-    label_pos = np.empty(len(labels), dtype=np.int64)
-    label_pos[label_rank] = np.arange(len(labels))
-    return np.lexsort((label_pos, -secondary, -primary))
+def _label_order(labels: pd.Index) -> np.ndarray:
+    """Indices sorting the labels ascending (the last tie-breaker)."""
+    try:
+        return np.asarray(labels.argsort(kind="stable"))
+    except TypeError:  # mixed types: compare as text
+        return np.asarray(pd.Index(labels.astype(str)).argsort(kind="stable"))
+
+
+def _sort_desc(first: np.ndarray, second: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Order by ``first`` desc, then ``second`` desc, then ``base`` order (stable sorts)."""
+    idx = base[np.argsort(-second[base], kind="stable")]
+    return idx[np.argsort(-first[idx], kind="stable")]
 
 
 def _rank_table(labels: pd.Index, harm: np.ndarray, count: np.ndarray) -> pd.DataFrame:
     n = len(labels)
     total_h = harm.sum()
     total_c = count.sum()
-    by_harm = _order(harm, count.astype(float), labels)
-    by_count = _order(count.astype(float), harm, labels)
+    base = _label_order(labels)
+    # by harm desc, count desc, id asc; and by count desc, harm desc, id asc
+    by_harm = _sort_desc(harm, count, base)
+    by_count = _sort_desc(count, harm, base)
 
     rank = np.empty(n, dtype=np.int64)
     rank[by_harm] = np.arange(1, n + 1)
