@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +73,8 @@ def did_draws(
     s_mat, s_n = s_mat[:, s_n > 0], s_n[s_n > 0]
     c_codes = pd.factorize(clusters)[0]
     g = int(c_codes.max()) + 1
-    c_mat = _indicator(c_codes, g)
+    # one unit per cluster: the unit scores are the cluster scores
+    c_mat = None if g == n else _indicator(c_codes, g)
 
     def demean(a: np.ndarray) -> np.ndarray:
         return a - ((a @ s_mat) / s_n) @ s_mat.T
@@ -95,7 +96,7 @@ def did_draws(
     for r in reductions:
         est = beta0 - r * a
         e = e0 - r * gvec
-        scores = (zt * e) @ c_mat
+        scores = zt * e if c_mat is None else (zt * e) @ c_mat
         se = np.sqrt(factor * (scores * scores).sum(axis=1)) / szz
         out["estimate"].append(est)
         out["estimand"].append(-r * a)
@@ -412,8 +413,9 @@ def diagnose(
     the registered proportional effect (0.2 = 20% less); ``effects`` the grid of the power
     curve; ``post_months`` the length of the pseudo treatment period (default: half the
     baseline, at most 12). ``seed`` defaults to one derived from ``design.seed`` (a stream
-    independent of the assignment's). ``workers`` > 1 evaluates chunks in parallel processes
-    (default: 2 processes when the work is large, else vectorised in this process).
+    independent of the assignment's). ``workers`` > 1 evaluates chunks of simulations in
+    parallel threads (numpy releases the GIL in its array kernels, so both cores work without
+    the start-up and pickling cost of processes); default: every core when the work is large.
     """
     if design.method.value == "matched_control":
         raise StateError(
@@ -459,12 +461,12 @@ def diagnose(
     bounds = [(s, min(n_sims, s + chunk)) for s in range(0, n_sims, chunk)]
     tasks = [(d0, post_mean, z[a:b], strata, clusters, grid, alpha) for a, b in bounds]
     if workers is None:
-        workers = 2 if n_sims * n * len(grid) > 50_000_000 else 1
+        workers = (os.cpu_count() or 1) if n_sims * n * len(grid) > 20_000_000 else 1
     workers = max(1, min(workers, os.cpu_count() or 1, len(tasks)))
     parts: list[dict[str, np.ndarray]] = []
     with _progress(progress, len(tasks)) as advance:
         if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
                 for part in pool.map(_did_chunk, tasks):
                     parts.append(part)
                     advance()
