@@ -161,7 +161,11 @@ def _validate_model(
 def read_trial(
     path: str | Path, *, root: Path | None = None, label: str | None = None
 ) -> tuple[TrialFile | None, ParsedYaml | None, list[Problem]]:
-    """Parse and validate one trial.yaml; return ``(trial_file, parsed, problems)``, never raise."""
+    """Parse and validate one trial.yaml; return ``(trial_file, parsed, problems)``, never raise.
+
+    Only the file's own content is checked; :func:`check_registry` also checks that the data
+    files a registered trial names exist.
+    """
     path = Path(path)
     parsed, problems = parse_yaml(path, label=label)
     if parsed is None:
@@ -170,8 +174,7 @@ def read_trial(
     if trial is None:
         return None, parsed, problems
     assert isinstance(trial, Trial)
-    tf = TrialFile(trial=trial, path=path, dir=path.parent, root=root)
-    return tf, parsed, _content_problems(tf, parsed)
+    return TrialFile(trial=trial, path=path, dir=path.parent, root=root), parsed, []
 
 
 def _content_problems(tf: TrialFile, parsed: ParsedYaml) -> list[Problem]:
@@ -258,6 +261,8 @@ def check_registry(path: str | Path = REGISTRY_FILE) -> RegistryCheck:
             problems.append(Problem(**where, message=f"{trial_path} not found"))
             continue
         tf, tparsed, tproblems = read_trial(trial_path, root=root)
+        if tf is not None and tparsed is not None:
+            tproblems = tproblems + _content_problems(tf, tparsed)
         problems.extend(tproblems)
         if tf is None or tparsed is None:
             continue

@@ -225,34 +225,44 @@ def check_lock(trial_file: TrialFile) -> list[Problem]:
                 field="registration_sha256",
             )
         )
-    parsed, _ = parse_yaml(trial_file.path)
-    file = parsed.file if parsed is not None else str(trial_file.path)
     deviations = trial_file.trial.deviations
-    for path in changed_fields(lock.registration, registration(trial_file.trial)):
-        if any(covers(d.field, path) for d in deviations):
-            continue
-        line = parsed.line_of(_split(path)) if parsed is not None else None
+    unrecorded = [
+        path
+        for path in changed_fields(lock.registration, registration(trial_file.trial))
+        if not any(covers(d.field, path) for d in deviations)
+    ]
+    locked_on = lock.locked_date
+    early = [i for i, d in enumerate(deviations) if locked_on is not None and d.date < locked_on]
+    if not unrecorded and not early:
+        return problems
+    parsed, _ = parse_yaml(trial_file.path)  # only now: for the lines of the problems
+
+    def line_of(path: list[str | int]) -> int | None:
+        return parsed.line_of(path) if parsed is not None else None
+
+    file = parsed.file if parsed is not None else str(trial_file.path)
+    for path in unrecorded:
         problems.append(
             Problem(
                 file,
-                f"changed after the registration was locked ({lock.locked_at}) without a deviation; "
-                f"add one to deviations (date, field: {path}, reason) or undo the change",
-                line=line,
+                f"changed after the registration was locked ({lock.locked_at}) without a "
+                f"deviation; add one to deviations (date, field: {path}, reason) or undo the "
+                "change",
+                line=line_of(_split(path)),
                 field=path,
             )
         )
-    locked_on = lock.locked_date
-    for i, d in enumerate(deviations):
-        if locked_on is not None and d.date < locked_on:
-            line = parsed.line_of(("deviations", i, "date")) if parsed is not None else None
-            problems.append(
-                Problem(
-                    file,
-                    f"deviation dated {d.date.isoformat()}, before the lock ({locked_on.isoformat()})",
-                    line=line,
-                    field=f"deviations.{i}.date",
-                )
+    for i in early:
+        d = deviations[i]
+        problems.append(
+            Problem(
+                file,
+                f"deviation dated {d.date.isoformat()}, before the lock "
+                f"({locked_on.isoformat() if locked_on else '?'})",
+                line=line_of(["deviations", i, "date"]),
+                field=f"deviations.{i}.date",
             )
+        )
     return problems
 
 
