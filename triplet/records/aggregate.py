@@ -97,14 +97,18 @@ def unit_month(
     no_unit = unit_values.isna().to_numpy()
     n_without_unit = int((keep & no_unit).sum())
     keep &= ~no_unit
-    unit_text = unit_values.astype("str")
+    # factorise once, then map the few distinct ids to panel positions
+    codes, uniques = pd.factorize(unit_values, use_na_sentinel=True)
+    uniques = pd.Index(uniques).astype("str")
     if units is None:
-        unit_index = pd.Index(np.sort(unit_text[keep].unique()), dtype="str")
+        present = np.bincount(codes[keep] + 1, minlength=len(uniques) + 1)[1:] > 0
+        unit_index = pd.Index(np.sort(uniques[present].to_numpy()), dtype="str")
     else:
         unit_index = pd.Index([str(u) for u in units], dtype="str")
         if unit_index.has_duplicates:
             raise InputError("units: the same unit is listed twice")
-    u_pos = unit_index.get_indexer(unit_text)
+    to_panel = np.append(unit_index.get_indexer(uniques), -1)  # code -1 (blank) -> -1
+    u_pos = to_panel[codes]
     keep &= u_pos >= 0
 
     n_u, n_m = len(unit_index), len(month_idx)
@@ -114,7 +118,7 @@ def unit_month(
     out = pd.DataFrame(
         {
             "unit": pd.Series(np.repeat(unit_index.to_numpy(), n_m), dtype="str"),
-            "month": pd.PeriodIndex(np.tile(month_idx.to_numpy(), n_u), freq="M"),
+            "month": pd.PeriodIndex.from_ordinals(np.tile(m_ord, n_u), freq="M"),
             "count": counts,
             "harm": harms,
         }

@@ -102,6 +102,24 @@ def _generated_ids(file_name: str, lines: np.ndarray) -> np.ndarray:
     )
 
 
+#: Columns stripped of surrounding spaces before the row checks.
+_CHECKED = ("Crime ID", "Month", "Longitude", "Latitude", "LSOA code", "Crime type")
+
+
+def _to_float(values: pd.Series) -> pd.Series:
+    """Text to float64; values that are not numbers become NaN (flagged by the caller)."""
+    try:
+        return values.astype("float64")  # fast path: every value is a number or blank
+    except (ValueError, TypeError):
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
+def _has_duplicates(values: pd.Series) -> bool:
+    """Does a text column repeat a value? (A Python set is cheaper here than duplicated().)"""
+    valid = values.dropna()
+    return len(set(valid.tolist())) < len(valid)
+
+
 def _expand(paths: str | Path | Iterable[str | Path]) -> list[Path]:
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -137,11 +155,16 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def read_police_uk_file(
-    path: str | Path, *, strict: bool = False, seen: set[str] | None = None
+    path: str | Path,
+    *,
+    strict: bool = False,
+    seen: set[str] | None = None,
+    remember: bool = True,
 ) -> RecordsRead:
     """Read one data.police.uk street-level CSV; see :func:`read_police_uk`.
 
-    ``seen`` holds crime ids kept from earlier files (updated in place): a repeat is skipped.
+    ``seen`` holds crime ids kept from earlier files: a repeat is skipped. With ``remember``
+    this file's kept ids are added to it.
     """
     path = Path(path)
     name = str(path)
@@ -165,7 +188,7 @@ def read_police_uk_file(
     for c in POLICE_UK_COLUMNS:
         if c not in raw.columns:
             raw[c] = pd.Series(np.nan, index=raw.index, dtype="str")
-    for c in POLICE_UK_COLUMNS:
+    for c in _CHECKED:  # stray spaces around the values the checks read
         raw[c] = raw[c].str.strip()
         raw[c] = raw[c].where(raw[c] != "", np.nan)
 
@@ -181,8 +204,7 @@ def read_police_uk_file(
     month = raw["Month"]
     flag(month.isna().to_numpy(), "Month", "month is blank")
     flag((~month.str.match(_MONTH_RE, na=True)).to_numpy(), "Month", "month is not YYYY-MM")
-    lon = pd.to_numeric(raw["Longitude"], errors="coerce")
-    lat = pd.to_numeric(raw["Latitude"], errors="coerce")
+    lon, lat = _to_float(raw["Longitude"]), _to_float(raw["Latitude"])
     flag(
         (lon.isna() & raw["Longitude"].notna()).to_numpy(), "Longitude", "longitude is not a number"
     )
@@ -193,14 +215,14 @@ def read_police_uk_file(
     flag(ctype.isna().to_numpy(), "Crime type", "crime type is blank")
     flag((~ctype.isin(_VALID_TYPES) & ctype.notna()).to_numpy(), "Crime type", "unknown crime type")
 
-    ids = raw["Crime ID"].to_numpy(dtype=object, na_value=None)
-    blank = raw["Crime ID"].isna().to_numpy()
+    id_series = raw["Crime ID"]
+    blank = id_series.isna().to_numpy()
     if blank.any():
-        ids = ids.copy()
-        ids[blank] = _generated_ids(path.name, lines[blank])
-    id_series = pd.Series(ids, dtype="str")
-    dup = id_series.duplicated(keep="first").to_numpy()
-    flag(dup, "Crime ID", "duplicate crime id (an earlier row has the same Crime ID)")
+        generated = pd.Series(_generated_ids(path.name, lines[blank]), index=raw.index[blank])
+        id_series = id_series.fillna(generated.astype("str"))
+    if _has_duplicates(id_series):
+        dup = id_series.duplicated(keep="first").to_numpy()
+        flag(dup, "Crime ID", "duplicate crime id (an earlier row has the same Crime ID)")
     if seen:
         flag(id_series.isin(seen).to_numpy(), "Crime ID", "duplicate crime id (in an earlier file)")
 
@@ -234,18 +256,22 @@ def read_police_uk_file(
             )
 
     keep = ~bad
-    kept = raw.loc[keep, list(_RENAME)].rename(columns=_RENAME).reset_index(drop=True)
-    kept["crime_id"] = pd.Series(ids[keep], dtype="str")
+    if keep.all():  # no row skipped: avoid copying every column through a mask
+        kept = raw[list(_RENAME)].rename(columns=_RENAME)
+        kept["crime_id"] = id_series.astype("str")
+    else:
+        kept = raw.loc[keep, list(_RENAME)].rename(columns=_RENAME).reset_index(drop=True)
+        kept["crime_id"] = id_series[keep].reset_index(drop=True).astype("str")
     kept["month"] = months_from_text(kept["month"])
-    kept["longitude"] = lon[keep].to_numpy(dtype="float64")
-    kept["latitude"] = lat[keep].to_numpy(dtype="float64")
+    kept["longitude"] = lon.to_numpy(dtype="float64")[keep]
+    kept["latitude"] = lat.to_numpy(dtype="float64")[keep]
     loc = kept["location"]
     kept["location"] = loc.where(loc.str.lower() != "no location", np.nan)
     records = empty_records().reindex(range(len(kept)))
     for c in kept.columns:
         records[c] = kept[c]
     records = records[record_column_names()]
-    if seen is not None:
+    if seen is not None and remember:
         seen.update(records["crime_id"].tolist())
     return RecordsRead(records=records, skipped=skipped, n_read=n, files=(name,))
 
@@ -274,8 +300,9 @@ def read_police_uk(
     else:
         iterator = files
     seen: set[str] = set()
-    for f in iterator:
-        parts.append(read_police_uk_file(f, strict=strict, seen=seen))
+    for i, f in enumerate(iterator):
+        last = i == len(files) - 1  # no later file needs the ids seen so far
+        parts.append(read_police_uk_file(f, strict=strict, seen=seen, remember=not last))
     return _combine(parts)
 
 
