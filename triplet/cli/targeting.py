@@ -153,6 +153,8 @@ def target(
         )
 
     frame, synthetic, note = load_records(records)
+    if not synthetic and "force" in frame.columns:
+        synthetic = bool(frame["force"].astype("str").str.contains("SYNTHETIC", na=False).any())
     if note:
         err.print(note, highlight=False)
     units_table = _load_units(units_path) if units_path else None
