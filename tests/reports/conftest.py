@@ -286,7 +286,17 @@ def fixture_specs():
                 "lock": {
                     "registration_sha256": "f" * 64,
                     "locked_at": "2024-01-02T00:00:00+00:00",
-                    "flow": {"eligible": 120, "excluded": 40, "assigned": 80},
+                    "flow": {
+                        "source_units": 160,
+                        "excluded": {
+                            "baseline harm below eligibility.min_baseline_harm": 40,
+                            "not among units.candidates": 0,
+                        },
+                        "eligible": 120,
+                    },
+                    "n_units": 80,
+                    "n_treatment": 40,
+                    "n_control": 40,
                 }
             },
         ),
@@ -302,7 +312,14 @@ def fixture_specs():
             off_res,
             {
                 "assignment": [
-                    {"unit": u, "arm": a}
+                    {
+                        "unit": u,
+                        "arm": a,
+                        "block": "",
+                        "pair": "1",
+                        "cluster": "",
+                        "probability": 0.5,
+                    }
                     for u, a in zip(
                         PLANTED_PSEUDONYMS, ["treatment", "control", "treatment"], strict=True
                     )

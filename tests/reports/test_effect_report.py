@@ -19,13 +19,16 @@ def ctx(registry_path):
 
 def test_flow_prefers_lock_then_results(ctx):
     flow = er.flow_table(ctx).set_index("stage")
+    assert flow.loc["units in the source", "units"] == 160
     assert flow.loc["eligible", "units"] == 120 and flow.loc["eligible", "source"] == (
         "lock.json flow"
     )
     assert flow.loc["excluded", "units"] == 40
-    assert flow.loc["treatment", "units"] == 40
-    assert flow.loc["treatment", "source"] == "results.json n_units"
+    assert flow.loc["excluded: baseline harm below eligibility.min_baseline_harm", "units"] == 40
+    assert "excluded: not among units.candidates" not in flow.index  # zero: not listed
+    assert flow.loc["treatment", "units"] == 40 and flow.loc["treatment", "source"] == "lock.json"
     assert flow.loc["analysed", "units"] == 80
+    assert flow.loc["analysed", "source"] == "results.json n_units"
     assert er.flow_figure(ctx) is not None
 
 

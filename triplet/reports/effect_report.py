@@ -99,7 +99,9 @@ def context_for(trial_file: Any) -> ReportContext:
     d = Path(trial_file.dir)
     assignment = None
     if (d / "assignment.csv").exists():
-        assignment = pd.read_csv(d / "assignment.csv", dtype={"unit": str})
+        from triplet.testing.assignment import read_assignment
+
+        assignment = read_assignment(d / "assignment.csv")
     return ReportContext(
         trial_file=trial_file,
         results=load_results(d),
@@ -194,30 +196,60 @@ def deviations_table(ctx: ReportContext) -> pd.DataFrame:
 
 
 def flow_table(ctx: ReportContext) -> pd.DataFrame:
-    """CONSORT-style flow: eligible, excluded, assigned (by arm), analysed.
+    """CONSORT-style flow: units in the source, excluded (by reason), eligible, assigned (by
+    arm), analysed.
 
-    Figures come from lock.json's ``flow`` (written at assignment) and results.json's
-    ``n_units`` (written at analysis); the source of each number is given.
+    Figures come from lock.json (``flow`` from the unit table, ``n_treatment``/``n_control``
+    written at assignment), results.json's ``n_units`` (written at analysis) and
+    assignment.csv, in that order of preference; the source of each number is given.
     """
-    flow = dict((ctx.lock or {}).get("flow") or {})
+    lock = ctx.lock or {}
+    flow = dict(lock.get("flow") or {})
+    excluded = flow.get("excluded")
+    reasons: dict[str, int] = {}
+    if isinstance(excluded, dict):
+        reasons = {str(k): int(v) for k, v in excluded.items() if v}
+        flow["excluded"] = sum(int(v) for v in excluded.values())
+    from_lock = {
+        "assigned": lock.get("n_units"),
+        "treatment": lock.get("n_treatment"),
+        "control": lock.get("n_control"),
+    }
     n = dict((ctx.results or {}).get("n_units") or {})
     a = ctx.assignment
-    counts_from_assignment = {}
+    from_assignment = {}
     if a is not None and "arm" in a:
-        counts_from_assignment = {
+        from_assignment = {
             "assigned": len(a),
             "treatment": int((a["arm"] == "treatment").sum()),
             "control": int((a["arm"] == "control").sum()),
         }
+    sources = (
+        ("lock.json flow", flow),
+        ("lock.json", from_lock),
+        ("results.json n_units", n),
+        ("assignment.csv", from_assignment),
+    )
     rows = []
-    for stage in ("eligible", "excluded", "assigned", "treatment", "control", "analysed"):
-        for source, d in (
-            ("lock.json flow", flow),
-            ("results.json n_units", n),
-            ("assignment.csv", counts_from_assignment),
-        ):
+    stages = (
+        "source_units",
+        "excluded",
+        "eligible",
+        "assigned",
+        "treatment",
+        "control",
+        "analysed",
+    )
+    for stage in stages:
+        for source, d in sources:
             if d.get(stage) is not None:
-                rows.append({"stage": stage, "units": int(d[stage]), "source": source})
+                label = "units in the source" if stage == "source_units" else stage
+                rows.append({"stage": label, "units": int(d[stage]), "source": source})
+                if stage == "excluded":
+                    rows += [
+                        {"stage": f"excluded: {r}", "units": k, "source": source}
+                        for r, k in reasons.items()
+                    ]
                 break
     return pd.DataFrame(rows, columns=["stage", "units", "source"])
 
@@ -250,10 +282,13 @@ def flow_figure(ctx: ReportContext) -> Figure | None:
     def n(stage):
         return f"{table[stage]:,}" if stage in table else "?"
 
-    box(5, 9.2, f"Eligible units\nn = {n('eligible')}")
+    top = "units in the source" if "units in the source" in table else "eligible"
+    box(5, 9.2, f"{'Units in the source' if top != 'eligible' else 'Eligible units'}\nn = {n(top)}")
     if "excluded" in table:
         box(8.6, 7.4, f"Excluded\nn = {n('excluded')}")
         arrow(5, 7.4, 7.6, 7.4)
+    if top != "eligible" and "eligible" in table:
+        box(1.6, 7.4, f"Eligible\nn = {n('eligible')}")
     box(5, 6.0, f"Assigned\nn = {n('assigned')}")
     arrow(5, 8.6, 5, 6.6)
     box(2.6, 3.6, f"Treatment\nn = {n('treatment')}")
@@ -274,7 +309,7 @@ def balance_section(ctx: ReportContext) -> tuple[pd.DataFrame | None, str]:
     from triplet.testing.balance import balance
     from triplet.testing.units import unit_table
 
-    units = unit_table(ctx.trial_file)
+    units = unit_table(ctx.trial_file).units
     covs = [c for c in ctx.trial.design.balance.covariates if c in units.columns]
     res = balance(units, ctx.assignment, covs)
     p = res.omnibus.get("p_value")
@@ -423,8 +458,11 @@ def displacement_table(ctx: ReportContext) -> pd.DataFrame | None:
     d = (ctx.results or {}).get("displacement")
     if not d:
         return None
-    flat = pd.json_normalize(d, sep=".")
-    return flat.T.reset_index().set_axis(["measure", "value"], axis=1)
+    flat = pd.json_normalize(d, sep=".").iloc[0]
+    keep = [k for k in flat.index if not any(p.startswith("_") for p in k.split("."))]
+    flat = flat[keep]
+    flat = flat[[not missing(v) and v != "" for v in flat]]
+    return pd.DataFrame({"measure": flat.index, "value": [_display(v) for v in flat]})
 
 
 def caveats(ctx: ReportContext) -> str:
