@@ -404,7 +404,7 @@ def generate_borough(
     home_w = pop * np.exp(0.8 * risk)
     off_home = rng.choice(n_lsoa, size=n_people, p=home_w / home_w.sum())
     frequency = rng.lognormal(0.0, 0.8, n_people)
-    seriousness = rng.lognormal(0.0, 0.8, n_people)
+    seriousness = rng.lognormal(0.0, 0.5, n_people)
     serious_k = offences["serious"].to_numpy()
     classes = sorted(set(serious_k.tolist()))
     weights = {k: frequency * seriousness**k for k in classes}
