@@ -176,3 +176,23 @@ def test_properties_cumulative_monotone_and_order_invariant(units, data):
         harm=days.iloc[perm].reset_index(drop=True),
     ).table
     pd.testing.assert_frame_equal(t, t2)
+
+
+def test_hot_spot_polygons():
+    from triplet.targeting.ranking import hot_spots
+
+    rec = pd.DataFrame(
+        {
+            "x": [0.5, 1.5, 5.0, 0.9, np.nan],
+            "y": [0.5, 0.5, 5.0, 0.1, 0.0],
+            "crime_type": ["Robbery"] * 5,
+        }
+    )
+    polys = {"H1": [(0, 0), (1, 0), (1, 1), (0, 1)], "H2": [(0, 0), (2, 0), (2, 1), (0, 1)]}
+    ids = hot_spots(rec, polys, x="x", y="y")
+    # the first polygon wins where they overlap; outside and missing coordinates are NA
+    assert ids.tolist()[:2] == ["H1", "H2"] and ids.iloc[3] == "H1"
+    assert ids.isna().tolist() == [False, False, True, False, True]
+    r = rank_units(rec, unit=ids)
+    assert r.table.set_index("unit")["count"].to_dict() == {"H1": 2, "H2": 1}
+    assert r.n_no_unit == 2

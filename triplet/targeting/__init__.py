@@ -21,6 +21,7 @@ from triplet.targeting.ranking import (
     Ranking,
     grid_cell_centres,
     grid_cells,
+    hot_spots,
     hour_of_week,
     rank_units,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "grid_cell_centres",
     "grid_cells",
     "harm_of",
+    "hot_spots",
     "hour_of_week",
     "load_index",
     "load_pli_config",

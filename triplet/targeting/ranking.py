@@ -28,6 +28,7 @@ __all__ = [
     "Ranking",
     "grid_cell_centres",
     "grid_cells",
+    "hot_spots",
     "hour_of_week",
     "rank_units",
     "resolve_unit",
@@ -124,6 +125,53 @@ def grid_cell_centres(cells: Iterable[str]) -> pd.DataFrame:
                 Problem(file="<units>", field="unit", message=f"not a grid cell id: {cell!r}")
             ) from exc
     return pd.DataFrame(rows, columns=["unit", "x", "y"])
+
+
+def hot_spots(
+    records: pd.DataFrame,
+    polygons: dict[str, Iterable[tuple[float, float]]],
+    *,
+    x: str = "longitude",
+    y: str = "latitude",
+) -> pd.Series:
+    """Hot-spot id of each record: the first polygon (in ``polygons`` order) containing it.
+
+    ``polygons`` maps an id to its vertices as (x, y) pairs in the same coordinates as the
+    ``x``/``y`` columns (default longitude/latitude). Records in no polygon get NA (left out of
+    a ranking and counted in ``n_no_unit``); a record in two overlapping polygons goes to the
+    first.
+    """
+    from matplotlib.path import Path as _Path
+
+    for col in (x, y):
+        if col not in records.columns:
+            raise InputError(
+                Problem(file="<records>", field=col, message="hot spots need coordinates")
+            )
+    pts = np.column_stack(
+        [
+            records[x].to_numpy(dtype=float, na_value=np.nan),
+            records[y].to_numpy(dtype=float, na_value=np.nan),
+        ]
+    )
+    ok = np.isfinite(pts).all(axis=1)
+    out = np.full(len(records), None, dtype=object)
+    free = ok.copy()
+    for hid, verts in polygons.items():
+        v = np.asarray(list(verts), dtype=float)
+        if v.ndim != 2 or v.shape[1] != 2 or len(v) < 3:
+            raise InputError(
+                Problem(
+                    file="<hot spots>",
+                    field=str(hid),
+                    message="a polygon needs >= 3 (x, y) vertices",
+                )
+            )
+        inside = np.zeros(len(records), dtype=bool)
+        inside[free] = _Path(v).contains_points(pts[free])
+        out[inside] = str(hid)
+        free &= ~inside
+    return pd.Series(out, index=records.index, name="hotspot", dtype="str")
 
 
 def hour_of_week(records: pd.DataFrame) -> pd.Series:
