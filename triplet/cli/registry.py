@@ -106,8 +106,11 @@ def list_trials(registry: Path = REGISTRY_ARG) -> None:
     table = Table(
         title=check.registry.name if check.registry else str(registry), title_justify="left"
     )
-    for col in ("id", "title", "intervention", "status", "locked", "assignment", "results"):
-        table.add_column(col, overflow="fold")
+    table.add_column("id", no_wrap=True)
+    table.add_column("title", overflow="fold", ratio=1)
+    table.add_column("intervention", overflow="fold")
+    for col in ("status", "lock", "assigned", "results"):
+        table.add_column(col, no_wrap=True)
     for entry in check.entries:
         tf = check.trials.get(entry.id)
         if tf is None:

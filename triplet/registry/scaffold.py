@@ -31,7 +31,7 @@ __all__ = ["new_trial", "scaffold_text"]
 _PERSON_TYPES = {InterventionType.offender_focused, InterventionType.victim_focused}
 
 _DESIGN_FOR_PLACES = """\
-design:
+design:                         # how units are allocated
   # How units are allocated: simple, complete, block, matched_pair, cluster, block_cluster,
   # rerandomised, or matched_control (no randomisation: treated units chosen, controls matched).
   method: block
@@ -46,7 +46,7 @@ design:
 """
 
 _DESIGN_FOR_PEOPLE = """\
-design:
+design:                         # how units are allocated
   # How units are allocated: simple, complete, block, matched_pair, cluster, block_cluster,
   # rerandomised, or matched_control (no randomisation: treated units chosen, controls matched).
   method: matched_pair
@@ -67,7 +67,7 @@ _TEMPLATE = """\
 # docs/trial-yaml.md describes every field. Lines starting with # are comments.
 
 id: {id}                        # lower-case slug; also the folder name under trials/
-title: "{title}"
+title: "{title}"  # full title, as it will appear in reports
 # Lifecycle: draft -> registered -> assigned -> in_field -> completed -> analysed.
 # Move it on with `triplet status {id} registered` once the partnership has signed it off.
 status: draft
@@ -79,9 +79,9 @@ owner:
   name: Name of the accountable evaluator
   agency: Agency of the owner
   email: null
-partners: []
+partners: []                    # e.g. [Example Borough Council, Example Police, ...]
 
-intervention:
+intervention:                   # what is tested
   # One of: hot_spot_micro_patrol, problem_oriented_policing, cctv, offender_focused,
   # victim_focused, community_engagement, other.
   type: {intervention}
@@ -90,12 +90,12 @@ intervention:
   dosage:                       # how much each treated unit gets
     description: {dosage}
 {dosage_fields}
-hypotheses:
+hypotheses:                     # fixed before any outcome data is seen
   primary: >-
     The one confirmatory hypothesis, with its direction, outcome and period.
   secondary: []                 # exploratory hypotheses, reported as such
 
-units:
+units:                          # what is assigned to treatment or control
   kind: {kind}                  # place, person or time
   level: {level}
   id_column: {id_column}        # column of the crime records that holds the unit id
@@ -108,7 +108,7 @@ eligibility:                    # applied to the baseline period
   exclude: []                   # unit ids excluded by name
   rules: []                     # other rules, in prose
 
-outcomes:
+outcomes:                       # what is measured in every unit and month
   primary:                      # exactly one primary outcome
     name: crime_harm
     measure: harm               # harm (days of imprisonment) or count
@@ -122,7 +122,7 @@ periods:                        # calendar months, YYYY-MM; they must not overla
   treatment: {{start: 2024-01, end: 2024-12}}
   follow_up: null               # e.g. {{start: 2025-01, end: 2025-06}}
 
-analysis:
+analysis:                       # the analysis plan, fixed before outcomes are seen
   # Estimators: twfe_did, event_study, poisson_did, negbin_did, staggered_did,
   # randomisation_inference, displacement, bayesian_count, bayesian_harm.
   primary: twfe_did
@@ -135,7 +135,7 @@ analysis:
     rope: 0.05                  # region of practical equivalence, +/- 5%
   buffer: false                 # check displacement into rings around treated places
 
-power:
+power:                          # can the trial detect the minimum effect?
   target: 0.8
   method: simulation            # `triplet design` estimates the minimum detectable effect
 
@@ -145,7 +145,7 @@ data_sources:                   # paths are relative to the registry (registry.y
     uri: data/records.csv
     provider: Name of the force or agency
 
-data_protection:
+data_protection:                # UK GDPR / Data Protection Act 2018
   note: >-
     What personal data is used, who sees it, and how it is protected.
   lawful_basis: null
