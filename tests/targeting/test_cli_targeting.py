@@ -91,3 +91,42 @@ def test_target_example_borough_offenders_no_ids_in_statements(capsys):
     statements = [line for line in text.splitlines() if line.startswith("- ")]
     assert any("Felonious Few" in s for s in statements)
     assert not any("p_" in s for s in statements)
+
+
+def test_target_unit_column_and_grid_candidates(tmp_path, capsys):
+    rec = pd.DataFrame(
+        {
+            "crime_id": ["c1", "c2", "c3"],
+            "month": ["2024-01"] * 3,
+            "crime_type": ["Robbery", "Shoplifting", "Robbery"],
+            "hotspot": ["H1", "H2", "H1"],
+            "longitude": [-0.1, -0.1, -0.12],
+            "latitude": [51.5, 51.5, 51.52],
+        }
+    )
+    path = tmp_path / "records.csv"
+    rec.to_csv(path, index=False)
+    assert main(["target", str(path), "--unit-column", "hotspot"]) == 0
+    text = capsys.readouterr().out
+    assert "hotspot ranked by harm" in text and "H1" in text
+    code = main(
+        ["target", str(path), "--unit", "grid", "--candidates", "2", "--min-distance", "500"]
+    )
+    assert code == 0
+    assert "candidates:" in capsys.readouterr().out
+
+
+def test_to_dict_is_json(tmp_path):
+    import json
+
+    from triplet.targeting import concentration, rank_units
+
+    rec = pd.DataFrame(
+        {
+            "month": pd.PeriodIndex(["2024-01", "2024-02"], freq="M"),
+            "crime_type": ["Robbery", "Shoplifting"],
+        }
+    )
+    r = rank_units(rec, unit="month")
+    json.dumps(r.to_dict())
+    json.dumps(concentration(r).to_dict())

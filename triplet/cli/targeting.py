@@ -95,6 +95,11 @@ def target(
         "or example://borough[?seed=N].",
     ),
     unit: UnitChoice = typer.Option(UnitChoice.lsoa, "--unit", "-u", help="What to rank."),
+    unit_column: str | None = typer.Option(
+        None,
+        "--unit-column",
+        help="Rank by any column of the records instead (e.g. a hot-spot id); overrides --unit.",
+    ),
     index: str = typer.Option(
         "cambridge", "--index", help="Harm index: cambridge, ons_css or a CSV of weights."
     ),
@@ -143,7 +148,11 @@ def target(
             )
         if out_path.exists():
             raise OverwriteError(f"{out_path}: already exists; refusing to overwrite it")
-    if candidates is not None and unit.value in ("offender", "victim", "month", "hour_of_week"):
+    if (
+        candidates is not None
+        and unit_column is None
+        and unit.value in ("offender", "victim", "month", "hour_of_week")
+    ):
         raise InputError(
             Problem(
                 file="command line",
@@ -177,7 +186,7 @@ def target(
 
     ranking = rank_units(
         frame,
-        unit=unit.value,
+        unit=unit_column or unit.value,
         harm=index,
         units=all_units,
         grid_size_m=grid_size,
@@ -248,7 +257,7 @@ def target(
                 on="unit",
                 how="left",
             )
-        elif unit is UnitChoice.grid:
+        elif unit is UnitChoice.grid and unit_column is None:
             units_frame = units_frame.merge(grid_cell_centres(units_frame["unit"]), on="unit")
         chosen = select_candidates(
             units_frame,
