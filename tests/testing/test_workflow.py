@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from triplet.cli.main import main
@@ -169,3 +170,23 @@ def test_design_writes_a_diagnosis_and_archives_on_rerun(registry_copy, capsys):
     previous = list((folder / "previous").iterdir())
     assert len(previous) == 1 and (previous[0] / "diagnosis.json").exists()
     assert json.loads((folder / "diagnosis.json").read_text())["reduction"] == 0.3
+
+
+def test_matched_control_trial_is_diagnosed_within_matched_sets(registry_copy):
+    from triplet.testing.workflow import design_trial
+
+    path = registry_copy.parent / "trials" / "neighbourhood-pop" / "trial.yaml"
+    # the shipped example may name LSOAs in the real E01 range; the example borough uses E01X
+    path.write_text(re.sub(r"E01(\d{6})", lambda m: "E01X" + m.group(1)[1:], path.read_text()))
+    rep = design_trial(registry_copy, "neighbourhood-pop", n_sims=200, write=False)
+    d = rep.diagnosis
+    assert d.method.startswith("matched_control") and "not randomised" in d.note
+    assert d.n_units < 8 * 3 and 0 <= d.power <= 1
+    with pytest.raises(StateError, match="not randomised"):
+        from triplet.testing.assignment import draw_assignments
+
+        draw_assignments(
+            pd.DataFrame({"unit": ["a", "b"]}),
+            find_trial(registry_copy, "neighbourhood-pop").trial.design,
+            5,
+        )

@@ -113,6 +113,8 @@ def design(
             f"{100 * d.reduction:.0f}% reduction in {d.outcome}",
         )
     )
+    if d.note:
+        out.print(f"[yellow]note[/yellow]: {d.note}")
     curve = d.table[["reduction", "power", "power_mcse", "power_analytic", "coverage"]]
     out.print(_table(curve, "Power curve"))
     if rep.archived:

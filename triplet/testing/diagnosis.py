@@ -133,6 +133,7 @@ class Diagnosis:
     target: float
     seed: int
     analytic: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
 
     def _row(self, reduction: float) -> pd.Series:
         i = int(np.argmin(np.abs(self.table["reduction"] - reduction)))
@@ -198,6 +199,7 @@ class Diagnosis:
             "alpha": self.alpha,
             "target": self.target,
             "seed": self.seed,
+            "note": self.note,
             "power": clean(self.power),
             "type_i_error": clean(self.type_i_error),
             "simulated_mde": clean(self.simulated_mde),
@@ -406,11 +408,14 @@ def diagnose(
     seed: int | None = None,
     progress: bool = False,
     workers: int | None = None,
+    label: str | None = None,
+    note: str | None = None,
 ) -> Diagnosis:
     """Diagnose ``design`` by simulation on a baseline ``panel`` (``unit, month, <outcome>``).
 
     ``units`` is the unit table (or an assignment table) the design randomises; ``reduction``
-    the registered proportional effect (0.2 = 20% less); ``effects`` the grid of the power
+    the registered proportional effect (0.2 = 20% less); ``label`` and ``note`` describe the
+    design in the output when it is a stand-in (matched controls); ``effects`` the grid of the power
     curve; ``post_months`` the length of the pseudo treatment period (default: half the
     baseline, at most 12). ``seed`` defaults to one derived from ``design.seed`` (a stream
     independent of the assignment's). ``workers`` > 1 evaluates chunks of simulations in
@@ -488,11 +493,12 @@ def diagnose(
         pre_months=pre,
         post_months=post_n,
         outcome=outcome,
-        method=design.method.value,
+        method=label or design.method.value,
         alpha=alpha,
         target=target,
         seed=sim_seed,
         analytic=analytic | {"months": [str(m) for m in (months[0], months[-1])]},
+        note=note,
     )
 
 

@@ -32,7 +32,7 @@ from triplet.errors import OverwriteError, StateError
 from triplet.io import write_bytes, write_json
 from triplet.registry.loading import TrialFile, find_trial
 from triplet.registry.lock import check_lock, read_lock, write_lock
-from triplet.registry.models import DesignMethod, Status
+from triplet.registry.models import AllocationRatio, Design, DesignMethod, Status
 from triplet.registry.status import set_status
 from triplet.testing.assignment import Assignment, assign
 from triplet.testing.balance import BalanceResult, balance
@@ -196,6 +196,27 @@ class DesignReport:
         return self.diagnosis.plot(ax=ax)
 
 
+def _matched_sets_as_blocks(units: pd.DataFrame, design: Design) -> tuple[pd.DataFrame, Design]:
+    """The matched units with their matched set as a block, and a block design treating one
+    unit per set (the stand-in design used to diagnose a matched-control trial)."""
+    a = assign(units, design)
+    sets = a.table[a.table["pair"].notna()][["unit", "pair"]]
+    if sets.empty:
+        raise StateError(
+            "no treated unit found a matched control within the caliper; nothing to diagnose "
+            "(record a deviation to widen design.matching.caliper)"
+        )
+    matched = units.merge(sets.rename(columns={"pair": "matched_set"}), on="unit")
+    k = design.matching.controls_per_treated
+    stand_in = Design(
+        method=DesignMethod.block,
+        seed=design.seed,
+        block_by="matched_set",
+        allocation=AllocationRatio(treatment=1, control=k),
+    )
+    return matched, stand_in
+
+
 def _archive(folder: Path) -> Path | None:
     files = [p for p in folder.iterdir() if p.name != "previous"] if folder.exists() else []
     if not files:
@@ -227,11 +248,6 @@ def design_trial(
     """
     tf = find_trial(registry, trial_id)
     trial = tf.trial
-    if trial.design.method is DesignMethod.matched_control:
-        raise StateError(
-            f"trial {tf.id} uses matched controls: design diagnosis re-runs a random "
-            "assignment and there is none; see the analytic power in triplet.testing.power"
-        )
     folder = tf.dir / "design"
     existing = [p for p in folder.iterdir() if p.name != "previous"] if folder.exists() else []
     if existing and write and not rerun:
@@ -241,18 +257,30 @@ def design_trial(
         )
     red = trial.analysis.minimum_effect.reduction if reduction is None else reduction
     ut = unit_table(tf)
-    measure = trial.outcomes.primary.measure
+    units, design, label, note = ut.units, trial.design, None, None
+    if design.method is DesignMethod.matched_control:
+        units, design = _matched_sets_as_blocks(ut.units, design)
+        label = "matched_control (as if randomised within matched sets)"
+        note = (
+            "Matched controls are not randomised. This diagnosis treats each matched set as a "
+            "block randomised with one treated unit, so it measures the precision of the "
+            "matched comparison only; bias from how the treated units were chosen is not "
+            "diagnosed and cannot be by simulation on these data."
+        )
+    baseline = ut.baseline[ut.baseline["unit"].isin(set(units["unit"]))]
     diag = diagnose(
-        ut.baseline,
-        ut.units,
-        trial.design,
-        outcome=measure,
+        baseline,
+        units,
+        design,
+        outcome=trial.outcomes.primary.measure,
         reduction=red,
         n_sims=n_sims,
         alpha=trial.analysis.alpha,
         target=trial.power.target,
         progress=progress,
         workers=workers,
+        label=label,
+        note=note,
     )
     if not write:
         return DesignReport(tf.id, diag, folder)
