@@ -132,3 +132,21 @@ def test_missing_file_is_an_input_error(tmp_path):
 def test_historic_categories_are_accepted(write_police):
     r = read_police_uk(write_police("old.csv", [police_row(crime_type="Violent crime")]))
     assert r.n_kept == 1
+
+
+def test_header_only_and_empty_files(write_police, tmp_path):
+    r = read_police_uk(write_police("header.csv", []))
+    assert r.n_read == 0 and r.records.empty
+    assert isinstance(r.records["month"].dtype, pd.PeriodDtype)
+    (tmp_path / "zero.csv").write_text("")
+    with pytest.raises(InputError) as exc:
+        read_police_uk(tmp_path / "zero.csv")
+    assert exc.value.problems[0].file == str(tmp_path / "zero.csv")
+
+
+def test_summary_and_plot(write_police):
+    r = read_police_uk(write_police("s.csv", [police_row("a"), police_row("b", month="x")]))
+    s = r.summary().set_index("item")["rows"]
+    assert s["read"] == 2 and s["kept"] == 1 and s["skipped: month is not YYYY-MM"] == 1
+    ax = r.plot()
+    assert "1 records kept, 1 rows skipped" in ax.get_title()

@@ -55,7 +55,7 @@ def read(
 
     suffix = out_path.suffix.lower()
     if suffix not in (".parquet", ".csv"):
-        raise InputError(f"{out_path}: use a .parquet or .csv file name for --out", file=out_path)
+        raise InputError("use a .parquet or .csv file name for --out", file=out_path)
     for p in (out_path, skipped_path):
         if p is not None and p.exists():
             raise OverwriteError(f"{p}: already exists; refusing to overwrite it")

@@ -147,7 +147,7 @@ def load_mapping(path: str | Path) -> ExtractMapping:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"{path}: cannot read mapping: {exc.strerror}", file=path) from exc
+        raise InputError(f"cannot read mapping: {exc.strerror}", file=path) from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -185,14 +185,14 @@ def _read_table(
     """Read the mapped columns as text; return the frame and the line offset of row 0."""
     fmt = mapping.format or ("parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv")
     if not path.exists():
-        raise InputError(f"{path}: file not found", file=path)
+        raise InputError("file not found", file=path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         try:
             schema_names = pq.read_schema(path).names
         except Exception as exc:
-            raise InputError(f"{path}: cannot be read as Parquet: {exc}", file=path) from exc
+            raise InputError(f"cannot be read as Parquet: {exc}", file=path) from exc
         _check_columns(path, mapping, schema_names)
         frame = pd.read_parquet(path, columns=columns)
         for c in frame.columns:
@@ -220,7 +220,7 @@ def _read_table(
         pd.errors.EmptyDataError,
         LookupError,
     ) as exc:
-        raise InputError(f"{path}: cannot be read as CSV: {exc}", file=path) from exc
+        raise InputError(f"cannot be read as CSV: {exc}", file=path) from exc
     frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
     return frame, 2
 

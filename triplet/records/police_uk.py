@@ -129,10 +129,10 @@ def _expand(paths: str | Path | Iterable[str | Path]) -> list[Path]:
         if p.is_dir():
             found = sorted(p.rglob("*.csv"))
             if not found:
-                raise InputError(f"{p}: folder holds no .csv files", file=p)
+                raise InputError("folder holds no .csv files", file=p)
             out.extend(found)
         elif not p.exists():
-            raise InputError(f"{p}: file not found", file=p)
+            raise InputError("file not found", file=p)
         else:
             out.append(p)
     if not out:
@@ -149,7 +149,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         try:
             frame = pd.read_csv(path, engine="c", encoding="utf-8-sig", **kwargs)
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"{path}: cannot be read as CSV: {exc}", file=path) from exc
+            raise InputError(f"cannot be read as CSV: {exc}", file=path) from exc
     frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
     return frame
 
