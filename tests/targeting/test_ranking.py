@@ -196,3 +196,13 @@ def test_hot_spot_polygons():
     r = rank_units(rec, unit=ids)
     assert r.table.set_index("unit")["count"].to_dict() == {"H1": 2, "H2": 1}
     assert r.n_no_unit == 2
+
+
+def test_harm_series_with_missing_values():
+    rec = pd.DataFrame({"lsoa_code": ["A", "B", "B"]})
+    days = pd.Series([1.0, np.nan, 2.0])
+    with pytest.raises(InputError, match="row 2"):
+        rank_units(rec, unit="lsoa", harm=days)
+    r = rank_units(rec, unit="lsoa", harm=days, unmatched="exclude")
+    assert r.n_unmatched == 1
+    assert r.table.set_index("unit")["count"].to_dict() == {"B": 1, "A": 1}

@@ -366,6 +366,17 @@ def _harm_days(
                 )
             )
         days = harm.to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(days)
+        if unmatched == "raise" and missing.any():
+            raise InputError(
+                Problem(
+                    file="<records>",
+                    field="harm",
+                    message=f"{int(missing.sum())} records have no harm value (first at row "
+                    f"{int(np.flatnonzero(missing)[0]) + 1}); pass unmatched='exclude' to "
+                    "leave them out with a count",
+                )
+            )
         if "crime_type" in records.columns:
             non_crime = records["crime_type"].isin(NON_CRIME_CATEGORIES).to_numpy()
         else:
