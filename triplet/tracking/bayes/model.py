@@ -1,0 +1,290 @@
+"""Hierarchical count model for a unit x month panel: negative binomial (or Poisson) DiD.
+
+The log rate of unit ``u`` in month ``t`` is::
+
+    log mu[u, t] = a[u] + g[t] + beta * d[u, t]
+    a[u]  ~ Normal(intercept + block/pair/cluster effects, unit_sd)     (unit effects)
+    g     ~ ZeroSumNormal(period_sd)                                     (month effects)
+    beta  ~ Normal(priors.effect.mu, priors.effect.sigma)                (log rate ratio)
+    y[u, t] ~ NegativeBinomial(mu, alpha)  or  Poisson(mu)
+
+``d`` is the DiD indicator (treated unit in a treatment month), so ``exp(beta)`` is the rate
+ratio of the treatment period in treated units (the ATT on the multiplicative scale). This is the
+generalised linear mixed model form of the two-way DiD (Gelman & Hill 2007, ch. 12-15; Wooldridge
+2023 for the log-link DiD); the negative binomial is the gamma-Poisson mixture for over-dispersed
+crime counts (Hilbe 2011; Berk & MacDonald 2008).
+
+Speed without approximation:
+
+* ``a[u]`` is parametrised as ``a*[u] = a[u] + beta * dbar[u]`` (``dbar`` = the unit's share of
+  treated months), with ``d`` centred within unit. The Jacobian is 1, so the posterior is the
+  same, but ``beta`` becomes nearly orthogonal to the unit effects, which roughly halves the
+  autocorrelation of ``beta`` draws.
+* The likelihood is written on the sufficient structure: the linear term ``sum y * eta`` is
+  ``Y_u . a + Y_t . g + beta * Y_d``; the ``lgamma(y + alpha)`` term depends only on the
+  distinct counts (a few dozen values); only ``(alpha + y) log(alpha + mu)`` (NB) or ``mu``
+  (Poisson) is evaluated per cell, on a dense unit x month matrix with a mask.
+* Unit effects are centred when the data inform each unit well (median unit total >= 10
+  crimes), non-centred otherwise (Papaspiliopoulos, Roberts & Skold 2007).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from triplet.errors import InputError, Problem
+from triplet.registry.models import Prior, Priors
+
+__all__ = [
+    "GROUP_COLUMNS",
+    "PanelArrays",
+    "build_count_model",
+    "count_linear_predictor",
+    "panel_arrays",
+    "sd_prior",
+]
+
+GROUP_COLUMNS = ("block", "pair", "cluster")
+Family = Literal["negbin", "poisson"]
+
+
+@dataclass(frozen=True, eq=False)
+class PanelArrays:
+    """A panel as dense unit x month matrices (rows: ``units``, columns: ``months``).
+
+    ``y`` holds the outcome (0 where ``mask`` is False), ``d`` the DiD indicator, ``groups``
+    the integer codes of block/pair/cluster per unit (only those registered in the panel).
+    """
+
+    units: pd.Index
+    months: pd.Index
+    y: np.ndarray
+    mask: np.ndarray
+    d: np.ndarray
+    treated: np.ndarray
+    groups: dict[str, tuple[np.ndarray, pd.Index]]
+    outcome: str
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.mask.sum())
+
+    @property
+    def dbar(self) -> np.ndarray:
+        """Each unit's share of observed months with ``d = 1`` (the within-unit centre)."""
+        n = self.mask.sum(axis=1)
+        return np.divide((self.d * self.mask).sum(axis=1), n, out=np.zeros(len(n)), where=n > 0)
+
+
+def _problem(message: str, field: str | None = None) -> InputError:
+    return InputError(Problem("panel", message, field=field))
+
+
+def panel_arrays(panel: pd.DataFrame, *, outcome: str = "count") -> PanelArrays:
+    """Check a tracking panel and turn it into :class:`PanelArrays`.
+
+    Uses ``d`` (treated and in the treatment period) when the panel has it, else
+    ``treated & post``. Follow-up months (``period == "follow_up"``) are left out: the estimand
+    is the effect during the treatment period, and follow-up months are neither pre nor treated.
+    """
+    need = ["unit", "month", outcome, "treated"]
+    if "d" not in panel.columns:
+        need.append("post")
+    missing = [c for c in need if c not in panel.columns]
+    if missing:
+        raise _problem(f"missing column(s) {', '.join(missing)}", field=missing[0])
+    p = panel
+    if "period" in p.columns:
+        p = p[p["period"].astype(str) != "follow_up"]
+    if p.empty:
+        raise _problem("the panel has no rows to analyse")
+    y = pd.to_numeric(p[outcome], errors="coerce")
+    bad = y.isna() | (y < 0) | ~np.isfinite(y.to_numpy(dtype=float, na_value=np.nan))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise _problem(
+            f"row {p.index[i]}: {outcome} must be a non-negative number, got {p[outcome].iloc[i]!r}",
+            field=outcome,
+        )
+    if outcome == "count" and (np.floor(y) != y).any():
+        i = int(np.flatnonzero((np.floor(y) != y).to_numpy())[0])
+        raise _problem(f"row {p.index[i]}: count must be a whole number, got {y.iloc[i]!r}",
+                       field=outcome)
+    if p.duplicated(["unit", "month"]).any():
+        dup = p.loc[p.duplicated(["unit", "month"]), ["unit", "month"]].iloc[0]
+        raise _problem(f"unit {dup['unit']} has month {dup['month']} twice", field="month")
+    d = (p["d"].astype(int) if "d" in p.columns
+         else (p["treated"].astype(bool) & p["post"].astype(bool)).astype(int))
+    u_codes, units = pd.factorize(p["unit"], sort=True)
+    t_codes, months = pd.factorize(p["month"], sort=True)
+    shape = (len(units), len(months))
+    ym = np.zeros(shape)
+    ym[u_codes, t_codes] = y.to_numpy(dtype=float)
+    mask = np.zeros(shape, dtype=bool)
+    mask[u_codes, t_codes] = True
+    dm = np.zeros(shape)
+    dm[u_codes, t_codes] = d.to_numpy(dtype=float)
+    per_unit = p.assign(_u=u_codes).groupby("_u", sort=True)
+    treated = per_unit["treated"].agg(lambda s: bool(s.astype(bool).any())).to_numpy()
+    if (per_unit["treated"].nunique() > 1).any():
+        raise _problem("treated must be constant within a unit", field="treated")
+    if not treated.any() or treated.all():
+        raise _problem("the panel needs both treated and control units", field="treated")
+    if dm.sum() == 0:
+        raise _problem("no treated unit-month (d = 1): nothing to estimate", field="d")
+    groups: dict[str, tuple[np.ndarray, pd.Index]] = {}
+    for col in GROUP_COLUMNS:
+        if col not in p.columns:
+            continue
+        first = per_unit[col].first()
+        if first.isna().all() or (first.astype(str).str.strip() == "").all():
+            continue
+        if first.isna().any():
+            raise _problem(f"{col} is missing for some units", field=col)
+        codes, levels = pd.factorize(first.astype(str), sort=True)
+        if 1 < len(levels) < len(units):
+            groups[col] = (codes.astype(np.int64), pd.Index(levels))
+    return PanelArrays(
+        units=pd.Index(units), months=pd.Index(months), y=ym, mask=mask, d=dm,
+        treated=treated, groups=groups, outcome=outcome,
+    )
+
+
+def sd_prior(name: str, prior: Prior, **kw):
+    """A standard-deviation prior: half-normal(sigma) when ``mu == 0``, else normal truncated at 0."""
+    import pymc as pm
+
+    if prior.mu == 0:
+        return pm.HalfNormal(name, sigma=prior.sigma, **kw)
+    return pm.TruncatedNormal(name, mu=prior.mu, sigma=prior.sigma, lower=0.0, **kw)
+
+
+def _unit_level(arr: PanelArrays, prefix: str, priors: Priors, intercept, effect, centred: bool):
+    """Unit effects ``a*`` (already shifted by ``effect * dbar``) with nested group effects."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    mean = intercept + effect * arr.dbar
+    for col, (codes, _levels) in arr.groups.items():
+        sd = sd_prior(f"{prefix}{col}_sd", priors.unit_sd)
+        z = pm.ZeroSumNormal(f"{prefix}{col}_z", sigma=1.0, dims=f"{col}")
+        mean = mean + sd * z[codes]
+    unit_sd = sd_prior(f"{prefix}unit_sd", priors.unit_sd)
+    if centred:
+        return pm.Normal(f"{prefix}unit_effect", mu=mean, sigma=unit_sd, dims="unit")
+    z = pm.Normal(f"{prefix}unit_z", 0.0, 1.0, dims="unit")
+    return pm.Deterministic(f"{prefix}unit_effect", pt.as_tensor(mean) + unit_sd * z, dims="unit")
+
+
+def _period_level(prefix: str, priors: Priors, centred: bool):
+    """Month effects: zero-sum normal with sd ``period_sd`` (centred or non-centred)."""
+    import pymc as pm
+
+    period_sd = sd_prior(f"{prefix}period_sd", priors.period_sd)
+    if centred:
+        return pm.ZeroSumNormal(f"{prefix}period", sigma=period_sd, dims="month")
+    z = pm.ZeroSumNormal(f"{prefix}period_z", sigma=1.0, dims="month")
+    return pm.Deterministic(f"{prefix}period", period_sd * z, dims="month")
+
+
+def use_centred(totals: np.ndarray, threshold: float = 10.0) -> bool:
+    """Centre a level's effects when its median member carries ``threshold`` or more events.
+
+    A level informed by many events has a posterior much narrower than its prior: the centred
+    form samples it best; a weakly informed one (few events) forms a funnel with its sd, which
+    the non-centred form removes (Betancourt & Girolami 2015).
+    """
+    return bool(np.median(totals) >= threshold)
+
+
+def coords_of(arr: PanelArrays) -> dict[str, list]:
+    coords = {"unit": [str(u) for u in arr.units], "month": [str(m) for m in arr.months]}
+    for col, (_codes, levels) in arr.groups.items():
+        coords[col] = [str(v) for v in levels]
+    return coords
+
+
+def build_count_model(
+    arr: PanelArrays,
+    *,
+    priors: Priors,
+    family: Family = "negbin",
+    centred: bool | None = None,
+):
+    """The PyMC model of the module docstring for ``arr`` (counts).
+
+    Free parameters: ``intercept``, ``beta`` (log rate ratio), ``unit_sd``, ``unit_effect`` or
+    ``unit_z``, ``period_sd``, ``period``, group effects, and for the negative binomial
+    ``inv_sqrt_alpha`` (``1/sqrt(alpha)``, half-normal(1): 0 is Poisson; Stan prior-choice
+    recommendations). ``alpha`` is kept as a deterministic.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+    from scipy.special import gammaln
+
+    if family not in ("negbin", "poisson"):
+        raise ValueError(f"family must be 'negbin' or 'poisson', got {family!r}")
+    y, m, d = arr.y, arr.mask.astype(float), arr.d
+    dbar = arr.dbar
+    dc = (d - dbar[:, None]) * m  # centred DiD indicator, 0 where unobserved
+    y_u, y_t = y.sum(axis=1), y.sum(axis=0)
+    y_d = float((y * dc).sum())
+    n_obs = arr.n_obs
+    mean_y = max(float(y.sum() / n_obs), 0.05)
+    if centred is None:
+        centred = use_centred(y_u)
+    # a month's effect is well informed (likelihood sd ~ 1/sqrt(total) < 0.05) only with
+    # hundreds of events; below that, month effects are non-centred.
+    period_centred = use_centred(y_t, 400.0)
+    with pm.Model(coords=coords_of(arr)) as model:
+        intercept = pm.Normal("intercept", mu=np.log(mean_y), sigma=2.5)
+        beta = pm.Normal("beta", mu=priors.effect.mu, sigma=priors.effect.sigma)
+        unit = _unit_level(arr, "", priors, intercept, beta, centred)
+        period = _period_level("", priors, period_centred)
+        eta = unit[:, None] + period[None, :] + beta * dc
+        linear = pt.dot(y_u, unit) + pt.dot(y_t, period) + beta * y_d
+        const = -float(gammaln(y[arr.mask] + 1.0).sum())
+        if family == "poisson":
+            loglik = linear - pt.sum(m * pt.exp(eta)) + const
+        else:
+            vals, counts = np.unique(y[arr.mask], return_counts=True)
+            inv = pm.HalfNormal("inv_sqrt_alpha", sigma=1.0)
+            alpha = pm.Deterministic("alpha", 1.0 / pt.square(inv))
+            loglik = (
+                pt.sum(counts * pt.gammaln(vals + alpha))
+                - n_obs * pt.gammaln(alpha)
+                + const
+                + n_obs * alpha * pt.log(alpha)
+                + linear
+                - pt.sum(m * (alpha + y) * pt.log(alpha + pt.exp(eta)))
+            )
+        pm.Potential("loglik", loglik)
+    model.triplet_info = {"centred": centred, "period_centred": period_centred,  # type: ignore[attr-defined]
+                          "family": family}  # type: ignore[attr-defined]
+    return model
+
+
+def unit_effects(draws: dict[str, np.ndarray], prefix: str = "") -> np.ndarray:
+    """Draws x units of ``a*`` (unit effects shifted by ``beta * dbar``, see the module doc)."""
+    return draws[f"{prefix}unit_effect"]
+
+
+def count_linear_predictor(arr: PanelArrays, draws: dict[str, np.ndarray]) -> np.ndarray:
+    """Draws x units x months of ``log mu`` (numpy; used for predictive checks)."""
+    a = unit_effects(draws)
+    dc = arr.d - arr.dbar[:, None]
+    return a[:, :, None] + draws["period"][:, None, :] + draws["beta"][:, None, None] * dc
+
+
+def simulate_counts(arr: PanelArrays, draws: dict[str, np.ndarray], family: Family,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Replicated counts (draws x units x months) from parameter draws."""
+    mu = np.exp(np.clip(count_linear_predictor(arr, draws), -30.0, 20.0))
+    if family == "negbin":
+        alpha = draws["alpha"][:, None, None]
+        mu = rng.gamma(alpha, mu / alpha)
+    return rng.poisson(mu).astype(float)
