@@ -214,7 +214,7 @@ class BayesianEffect:
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
+            _, ax = plt.subplots(figsize=(7, 3.5), layout="constrained")
         if not self.ok or self.log_ratio_draws is None:
             ax.text(0.5, 0.5, f"Bayesian fit failed:\n{self.reason}", ha="center", va="center",
                     transform=ax.transAxes, wrap=True)
