@@ -209,10 +209,12 @@ class Units(_Model):
 
 class Eligibility(_Model):
     min_baseline_harm: float | None = Field(
-        default=None, ge=0, description="Minimum baseline harm (days of imprisonment)."
+        default=None,
+        ge=0,
+        description="Minimum baseline harm (days of imprisonment, total over the baseline months).",
     )
     min_baseline_count: int | None = Field(
-        description="Minimum baseline crime count (per month, as in the unit table).",
+        description="Minimum baseline crime count (total over the baseline months).",
         default=None,
         ge=0,
     )

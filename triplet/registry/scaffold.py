@@ -103,8 +103,8 @@ units:                          # what is assigned to treatment or control
   n_units: null                 # how many eligible units to take (highest baseline harm first)
 
 eligibility:                    # applied to the baseline period
-  min_baseline_harm: null       # days of imprisonment per month (Cambridge Crime Harm Index)
-  min_baseline_count: null
+  min_baseline_harm: null       # days of imprisonment, total over the baseline months
+  min_baseline_count: null      # crimes, total over the baseline months
   exclude: []                   # unit ids excluded by name
   rules: []                     # other rules, in prose
 
