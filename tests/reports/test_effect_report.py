@@ -133,3 +133,26 @@ def test_effect_report_notebook_runs_on_a_fixture_trial(registry_path):
     assert "data:image/png;base64," in page  # the CONSORT diagram, embedded
     assert "er.load_context" not in page  # code cells hidden for readers
     assert "Traceback" not in page and "Error" not in page.split("<main>")[-1]
+
+
+def test_displacement_table_labels_the_wdq_and_buffer_did(ctx):
+    d = {
+        "method": "Weighted Displacement Quotient (Bowers & Johnson 2003)",
+        "n_buffer_units": 82,
+        "wdq": {
+            "wdq": -1.5614,
+            "interpretation": "displacement greater than the direct effect (net harm)",
+            "counts": {"treated": {"before": 617465.0, "after": 260142.5, "units": 20}},
+        },
+        "buffer_did": {"percent_change": 0.902, "percent_ci_low": -10.6, "p_value": 0.8773},
+        "_figure": "not for readers",
+        "extra_note": "kept",
+    }
+    ctx = er.ReportContext(ctx.trial_file, {**ctx.results, "displacement": d}, None, None)
+    t = er.displacement_table(ctx).set_index("measure")["value"]
+    assert t["Weighted Displacement Quotient"] == "-1.561"
+    assert t["Buffer DiD: change (%)"] == "0.902"
+    assert t["Buffer units"] == "82"
+    assert t["Treated area: before -> after"] == "617,465 -> 260,142"
+    assert t["extra_note"] == "kept"
+    assert "_figure" not in " ".join(t.index)

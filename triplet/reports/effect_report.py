@@ -46,6 +46,7 @@ __all__ = [
     "randomisation_table",
     "registration_table",
     "reproducibility_table",
+    "result_figure",
     "rounded",
     "trends_figure",
 ]
@@ -259,7 +260,7 @@ def flow_figure(ctx: ReportContext) -> Figure | None:
     table = flow_table(ctx).set_index("stage")["units"]
     if table.empty:
         return None
-    fig = Figure(figsize=(7, 4.2))
+    fig = Figure(figsize=(7, 4.8))
     ax = fig.subplots()
     ax.set_axis_off()
     ax.set_xlim(0, 10)
@@ -282,19 +283,21 @@ def flow_figure(ctx: ReportContext) -> Figure | None:
     def n(stage):
         return f"{table[stage]:,}" if stage in table else "?"
 
-    top = "units in the source" if "units in the source" in table else "eligible"
-    box(5, 9.2, f"{'Units in the source' if top != 'eligible' else 'Eligible units'}\nn = {n(top)}")
-    if "excluded" in table:
-        box(8.6, 7.4, f"Excluded\nn = {n('excluded')}")
-        arrow(5, 7.4, 7.6, 7.4)
-    if top != "eligible" and "eligible" in table:
-        box(1.6, 7.4, f"Eligible\nn = {n('eligible')}")
-    box(5, 6.0, f"Assigned\nn = {n('assigned')}")
-    arrow(5, 8.6, 5, 6.6)
+    y = 9.3
+    if "units in the source" in table:
+        box(5, y, f"Units in the source\nn = {n('units in the source')}")
+        if "excluded" in table:
+            box(8.7, 8.45, f"Excluded\nn = {n('excluded')}")
+            arrow(5, 8.45, 7.8, 8.45)
+        arrow(5, y - 0.6, 5, 8.2)
+        y = 7.6
+    box(5, y, f"Eligible\nn = {n('eligible')}")
+    arrow(5, y - 0.6, 5, 6.5)
+    box(5, 5.9, f"Assigned\nn = {n('assigned')}")
     box(2.6, 3.6, f"Treatment\nn = {n('treatment')}")
     box(7.4, 3.6, f"Control\nn = {n('control')}")
-    arrow(5, 5.4, 2.6, 4.2)
-    arrow(5, 5.4, 7.4, 4.2)
+    arrow(5, 5.3, 2.6, 4.2)
+    arrow(5, 5.3, 7.4, 4.2)
     box(5, 1.0, f"Analysed\nn = {n('analysed')}")
     arrow(2.6, 3.0, 4.6, 1.6)
     arrow(7.4, 3.0, 5.4, 1.6)
@@ -353,14 +356,20 @@ def trends_figure(ctx: ReportContext) -> Figure | None:
     return fig
 
 
-def event_study_image(ctx: ReportContext) -> Path | None:
-    """The event-study figure written by ``triplet track`` (results/figures/...), if any."""
+def result_figure(ctx: ReportContext, name: str) -> Path | None:
+    """A figure ``triplet track`` wrote (results.json ``figures[name]``), if it exists."""
     figs = (ctx.results or {}).get("figures") or {}
-    rel = figs.get("event_study")
+    rel = figs.get(name)
     if not rel:
         return None
-    path = ctx.results_dir / rel
-    return path if path.exists() else None
+    path = (ctx.results_dir / rel).resolve()
+    inside = ctx.results_dir.resolve() in path.parents
+    return path if inside and path.exists() else None
+
+
+def event_study_image(ctx: ReportContext) -> Path | None:
+    """The event-study figure written by ``triplet track`` (results/figures/...), if any."""
+    return result_figure(ctx, "event_study")
 
 
 _ANALYSIS_COLUMNS = [
@@ -453,16 +462,52 @@ def bayesian_section(ctx: ReportContext) -> tuple[str, pd.DataFrame | None]:
     return text, diag
 
 
+_DISPLACEMENT_ROWS = (
+    ("method", "Method"),
+    ("wdq.wdq", "Weighted Displacement Quotient"),
+    ("wdq.interpretation", "Reading of the WDQ"),
+    ("wdq.success_measure", "Success measure (treated vs control change)"),
+    ("wdq.buffer_measure", "Buffer measure (buffer vs control change)"),
+    ("n_buffer_units", "Buffer units"),
+    ("n_buffer_units_in_control_arm", "Buffer units that are in the control arm"),
+    ("buffer_did.percent_change", "Buffer DiD: change (%)"),
+    ("buffer_did.percent_ci_low", "Buffer DiD: interval, lower (%)"),
+    ("buffer_did.percent_ci_high", "Buffer DiD: interval, upper (%)"),
+    ("buffer_did.p_value", "Buffer DiD: p-value"),
+    ("buffer_did.estimand", "Buffer DiD: estimand"),
+)
+
+
 def displacement_table(ctx: ReportContext) -> pd.DataFrame | None:
-    """Displacement / diffusion results (flattened), or None when not analysed."""
+    """Displacement / diffusion of benefits: the WDQ (Bowers & Johnson 2003) and the buffer DiD.
+
+    Known keys are shown with plain labels; any other scalar of the block follows under its
+    dotted name. None when displacement was not analysed.
+    """
     d = (ctx.results or {}).get("displacement")
     if not d:
         return None
     flat = pd.json_normalize(d, sep=".").iloc[0]
-    keep = [k for k in flat.index if not any(p.startswith("_") for p in k.split("."))]
-    flat = flat[keep]
-    flat = flat[[not missing(v) and v != "" for v in flat]]
-    return pd.DataFrame({"measure": flat.index, "value": [_display(v) for v in flat]})
+    flat = flat[[not any(p.startswith("_") for p in k.split(".")) for k in flat.index]]
+    flat = flat[[not missing(v) and v != "" and not isinstance(v, list | dict) for v in flat]]
+    known = dict(_DISPLACEMENT_ROWS)
+    rows = [(label, _display(flat[k])) for k, label in _DISPLACEMENT_ROWS if k in flat.index]
+    shown_prefixes = ("buffer_did.", "wdq.counts.")
+    rows += [
+        (k, _display(flat[k]))
+        for k in flat.index
+        if k not in known and not k.startswith(shown_prefixes)
+    ]
+    for group in ("treated", "buffer", "control"):
+        b, a = f"wdq.counts.{group}.before", f"wdq.counts.{group}.after"
+        if b in flat.index and a in flat.index:
+            rows.append(
+                (
+                    f"{group.capitalize()} area: before -> after",
+                    f"{_display(flat[b])} -> {_display(flat[a])}",
+                )
+            )
+    return pd.DataFrame(rows, columns=["measure", "value"])
 
 
 def caveats(ctx: ReportContext) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,7 @@ def execute_notebook(
     ``cwd`` is the kernel's working folder (default: the notebook's folder). A failing cell
     raises :class:`NotebookError` naming the cell and the error.
     """
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -95,13 +97,22 @@ def execute_notebook(
     env_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:
-        client = NotebookClient(
-            nb,
-            timeout=timeout,
-            kernel_name=kernel_name,
-            resources={"metadata": {"path": str(cwd or Path.cwd())}},
-        )
-        client.execute()
+        # IPC sockets in a private temporary folder: no TCP ports, no stray files in ``cwd``
+        with tempfile.TemporaryDirectory(prefix="triplet-kernel-") as sockets:
+            km = KernelManager(kernel_name=kernel_name, transport="ipc")
+            km.ip = str(Path(sockets) / "kernel")
+            client = NotebookClient(
+                nb,
+                km=km,
+                timeout=timeout,
+                kernel_name=kernel_name,
+                resources={"metadata": {"path": str(cwd or Path.cwd())}},
+            )
+            try:
+                client.execute()
+            finally:  # nbclient leaves a kernel it did not create running
+                if km.has_kernel:
+                    km.shutdown_kernel(now=True)
     except CellExecutionError as exc:
         raise NotebookError(f"{where}: a cell failed while executing:\n{exc}") from None
     finally:
