@@ -36,7 +36,14 @@ def test_hotspot_unit_table(registry_copy):
     assert ut.flow["eligible"] == 40
     assert ut.flow["source_units"] == 40 + len(ut.excluded)
     assert sum(ut.flow["excluded"].values()) == len(ut.excluded)
-    assert ut.flow["excluded"][REASONS["n_units"]] == 180
+    # 180 of the 220 LSOAs leave: below the harm threshold, else beyond the top 40
+    assert ut.flow["source_units"] == 220
+    assert (
+        ut.flow["excluded"][REASONS["n_units"]] + ut.flow["excluded"][REASONS["min_baseline_harm"]]
+        == 180
+    )
+    threshold = tf.trial.eligibility.min_baseline_harm or 0.0
+    assert (u["baseline_harm"] >= threshold).all()
     # the n_units highest-harm units are kept
     excluded_units = set(ut.excluded["unit"])
     assert not excluded_units & set(u["unit"])
