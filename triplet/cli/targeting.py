@@ -238,6 +238,12 @@ def target(
         f"of harm." + ("" if not extra else " " + "; ".join(extra) + "."),
         highlight=False,
     )
+    if ranking.is_person:
+        out.print(
+            "Ids are pseudonymised; keep person-level tables out of Board papers "
+            "(the statements below carry no ids).",
+            highlight=False,
+        )
     out.print("")
     for sentence in report.statements():
         out.print(f"- {sentence}{label}", highlight=False)

@@ -381,12 +381,20 @@ def harm_of(
                     + ", ".join(f"{c}={r[c]!r}" for c in table.columns if c != "count")
                     + f" ({r['count']} records; first at row "
                     + f"{_first_row(keys, miss, r, cols)})"
-                    + "; pass unmatched='exclude' to drop them with a count, or add "
-                    "the weight in a custom index CSV"
+                    + "; pass unmatched='exclude' (CLI: --unmatched exclude) to leave them "
+                    "out with a count, or add the weight in a custom index CSV"
                 ),
             )
             for _, r in table.head(20).iterrows()
         ]
+        if len(table) > 20:
+            problems.append(
+                Problem(
+                    file="<records>",
+                    field="offence_code/crime_type",
+                    message=f"... and {len(table) - 20} more offences with no {index.name} weight",
+                )
+            )
         raise InputError(problems)
     return HarmScores(
         days=pd.Series(days, index=records.index, name="harm"),
