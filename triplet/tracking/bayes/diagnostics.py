@@ -129,11 +129,11 @@ def diagnose(idata, all_vars: list[str], monitored: list[str], thresholds: Thres
     if not (rhat_max <= thresholds.rhat_max):
         reasons.append(f"R-hat {rhat_max:.3f} > {thresholds.rhat_max} ({worst_r})")
     if not (bulk >= need):
-        reasons.append(f"bulk ESS {bulk:.0f} < {need:.0f} ({worst_b})")
+        reasons.append(f"bulk ESS {bulk:.1f} < {need:.1f} ({worst_b})")
     if not (rhat_all <= thresholds.rhat_max_all):
         reasons.append(f"R-hat {rhat_all:.3f} > {thresholds.rhat_max_all} ({worst_all})")
     if not (tail >= need):
-        reasons.append(f"tail ESS {tail:.0f} < {need:.0f}")
+        reasons.append(f"tail ESS {tail:.1f} < {need:.1f}")
     if div > thresholds.divergences_max:
         reasons.append(f"{div} divergent transitions")
     return Diagnostics(
@@ -159,7 +159,8 @@ def sample_with_retry(model, settings: SamplerSettings, *, derive=None,
     """Compile ``model`` once with nutpie (numba), sample, diagnose; retry once if it fails.
 
     ``derive(idata) -> idata`` adds derived quantities (named in ``derived``) to the posterior
-    before diagnosis. Monitored (R-hat 1.01, ESS): the scalar free parameters and ``derived``;
+    before diagnosis. A sampler error counts as a failed attempt (``idata`` is then None).
+    Monitored (R-hat 1.01, ESS): the scalar free parameters and ``derived``;
     every free parameter: R-hat 1.05. Returns ``(idata, diagnostics, settings_used)``.
     """
     import nutpie
@@ -170,7 +171,17 @@ def sample_with_retry(model, settings: SamplerSettings, *, derive=None,
     compiled = nutpie.compile_pymc_model(model)
     s = settings
     for attempt in (1, 2):
-        idata = _sample(compiled, s, progress)
+        try:
+            idata = _sample(compiled, s, progress)
+        except RuntimeError as exc:  # nutpie stops when the log density cannot be evaluated
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            idata, diag = None, Diagnostics(
+                rhat_max=math.nan, ess_bulk_min=math.nan, ess_tail_min=math.nan, divergences=0,
+                n_draws=0, worst="", attempts=attempt, reasons=(f"sampler stopped: {first}",))
+            if attempt == 2:
+                break
+            s = s.stricter()
+            continue
         if derive is not None:
             idata = derive(idata)
         diag = diagnose(idata, all_vars, monitored, thresholds, attempts=attempt)

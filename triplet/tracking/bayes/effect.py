@@ -317,14 +317,14 @@ def _fit(arr: PanelArrays, model, *, kind: str, family: str, priors: Priors,
     idata, diag, used = sample_with_retry(
         model, settings, derive=derive, derived=() if kind == "count" else ("log_harm_ratio",),
         thresholds=thresholds, progress=progress)
-    draws = flat_draws(idata)
-    log_ratio = draws["beta"] if kind == "count" else draws["log_harm_ratio"]
     common = dict(model=MODEL_NAMES[family], outcome=outcome, measure=measure, estimand=estimand,
                   diagnostics=diag, settings=used, priors=priors, n_units=len(arr.units),
                   n_obs=arr.n_obs, idata=idata)
     if not diag.ok:
         return BayesianEffect(status="failed", reason="; ".join(diag.reasons) +
                               f" (after {diag.attempts} attempts)", **common)
+    draws = flat_draws(idata)
+    log_ratio = draws["beta"] if kind == "count" else draws["log_harm_ratio"]
     post_checks = pd.DataFrame()
     if checks:
         th = _thin(draws, N_CHECK_DRAWS, rng)
