@@ -26,16 +26,19 @@ def test_common_start_coefficients_average_to_did():
     post = c.loc[c.index >= 0, "estimate"].mean()
     pre = c.loc[c.index < 0, "estimate"].mean()
     assert post - pre == pytest.approx(r.estimate, abs=1e-10)
-    assert es.pretrend_df == (3, 29)
+    assert es.pretrend_df == (3, 27)  # Hotelling: (q, G - q)
     assert es.to_dict()["pretrend_test"]["df1"] == 3
     assert es.plot() is not None
 
 
-def test_pretrend_test_size_under_null():
+@pytest.mark.parametrize(("n_periods", "start"), [(8, 4), (16, 13)])
+def test_pretrend_test_size_under_null(n_periods, start):
+    """Size near 5% with 3 leads and with 12 leads on 30 clusters (Hotelling form)."""
     rejections = 0
     reps = 200
     for seed in range(reps):
-        p = _with_start(make_panel(n_units=30, n_periods=8, start=4, effect=0.0, seed=seed), 4)
+        p = make_panel(n_units=30, n_periods=n_periods, start=start, effect=0.0, seed=seed)
+        p = _with_start(p, start)
         es = event_study(p, outcome="y", unit="unit", time="time", start="start")
         rejections += es.pretrend_p < 0.05
     # nominal 5%: with 200 reps a binomial 99.9% band is about [0.5%, 11%]

@@ -7,8 +7,12 @@ relative period ``k = period - start`` of the treated units, leaving out ``refer
     y_it = a_i + g_t + sum_{k != -1} beta_k 1[t - s_i = k] + e_it
 
 ``beta_k`` for ``k < -1`` ("leads") should be near zero if treated and comparison units were on
-parallel paths before the start; they are tested jointly with a cluster-robust Wald test,
-``F = b' V^-1 b / q`` on ``(q, G - 1)`` degrees of freedom. ``beta_k`` for ``k >= 0`` trace the
+parallel paths before the start; they are tested jointly with a cluster-robust Wald statistic
+``W = b' V^-1 b`` in its Hotelling T-squared form ``F = W (G - q) / ((G - 1) q)`` on
+``(q, G - q)`` degrees of freedom (``G`` clusters, ``q`` leads): the plain ``W / q`` on
+``(q, G - 1)`` over-rejects badly when ``q`` is not small against ``G`` (Cameron & Miller 2015,
+section VII; Pustejovsky & Tipton 2018), so bin distant leads with ``window`` when ``q``
+approaches ``G``. ``beta_k`` for ``k >= 0`` trace the
 effect over time. Never-treated units are the comparison. With starts that vary by unit and
 effects that vary by cohort, these TWFE coefficients can be contaminated (Sun & Abraham 2021);
 use :mod:`triplet.tracking.staggered` then. References: Freyaldenhoven et al. (2021); Roth
@@ -43,6 +47,23 @@ class EventStudyResult:
     n_units: int
     n_clusters: int
     alpha: float
+    post_mean: float = float("nan")  # mean of the k >= 0 coefficients (vs. the reference)
+    post_mean_se: float = float("nan")
+    df: int = 0
+
+    @property
+    def post_mean_ci(self) -> tuple[float, float]:
+        tcrit = stats.t.ppf(1 - self.alpha / 2, max(self.df, 1))
+        return (
+            self.post_mean - tcrit * self.post_mean_se,
+            self.post_mean + tcrit * self.post_mean_se,
+        )
+
+    @property
+    def post_mean_p(self) -> float:
+        if not self.post_mean_se > 0:
+            return float("nan")
+        return float(2 * stats.t.sf(abs(self.post_mean / self.post_mean_se), max(self.df, 1)))
 
     def summary(self) -> pd.DataFrame:
         """One row per relative period (the reference row has estimate 0 and no SE)."""
@@ -63,6 +84,13 @@ class EventStudyResult:
                 {k: (float(v) if k != "k" else int(v)) for k, v in row.items()}
                 for row in self.coefficients.to_dict(orient="records")
             ],
+            "post_mean": {
+                "estimate": float(self.post_mean),
+                "se": float(self.post_mean_se),
+                "ci_low": float(self.post_mean_ci[0]),
+                "ci_high": float(self.post_mean_ci[1]),
+                "p_value": self.post_mean_p,
+            },
             "n_obs": self.n_obs,
             "n_units": self.n_units,
             "n_clusters": self.n_clusters,
@@ -199,16 +227,35 @@ def event_study(
         b = fit.params[leads]
         V = fit.cov[np.ix_(leads, leads)]
         q = len(leads)
-        f = float(b @ np.linalg.solve(V, b) / q)
-        pf = float(stats.f.sf(f, q, dof))
+        G = fit.n_clusters
+        if G - q < 1:
+            raise InputError(
+                f"{q} pre-period coefficients cannot be tested jointly with {G} clusters; "
+                "bin the leads with window=(-L, M), L < clusters"
+            )
+        wald = float(b @ np.linalg.solve(V, b))
+        # Hotelling T^2 small-sample form: W (G - q) / ((G - 1) q) ~ F(q, G - q)
+        f = wald * (G - q) / ((G - 1) * q)
+        pf = float(stats.f.sf(f, q, G - q))
+        df2 = G - q
     else:
-        q, f, pf = 0, float("nan"), float("nan")
+        q, f, pf, df2 = 0, float("nan"), float("nan"), dof
+    lags = np.flatnonzero(ks >= 0)
+    if len(lags):
+        w = np.zeros(len(ks))
+        w[lags] = 1.0 / len(lags)
+        post_mean, post_se = float(w @ fit.params), float(np.sqrt(w @ fit.cov @ w))
+    else:
+        post_mean = post_se = float("nan")
     return EventStudyResult(
+        post_mean=post_mean,
+        post_mean_se=post_se,
+        df=dof,
         outcome=outcome,
         coefficients=coef,
         reference=reference,
         pretrend_f=f,
-        pretrend_df=(q, dof),
+        pretrend_df=(q, df2),
         pretrend_p=pf,
         n_obs=fit.n_obs,
         n_units=int(panel[unit].nunique()),

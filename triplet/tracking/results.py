@@ -1,0 +1,141 @@
+"""``trials/<id>/results/results.json``: writing, reading and archiving (the reports read it).
+
+The layout is the contract in docs/architecture.md. Every ``<analysis>`` carries the same keys
+(:data:`ANALYSIS_KEYS`; missing values are ``null``), so a reader never has to guess. Results
+are never overwritten in place: :func:`archive_results` moves an earlier run to
+``results/previous/<UTC timestamp>/`` first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import platform
+import shutil
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from triplet.errors import InputError
+from triplet.io import write_json
+
+__all__ = [
+    "ANALYSIS_KEYS",
+    "RESULTS_FILE",
+    "analysis_record",
+    "archive_results",
+    "read_results",
+    "software_versions",
+    "write_results",
+]
+
+RESULTS_FILE = "results.json"
+
+#: keys of every ``<analysis>`` entry, in this order (extra keys may follow)
+ANALYSIS_KEYS = (
+    "name",
+    "estimator",
+    "outcome",
+    "measure",
+    "role",
+    "registered",
+    "estimand",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_obs",
+    "n_units",
+    "percent_change",
+    "percent_ci_low",
+    "percent_ci_high",
+    "rate_ratio",
+    "notes",
+)
+
+_PACKAGES = (
+    "triplet",
+    "numpy",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "linearmodels",
+    "pymc",
+    "pytensor",
+    "nutpie",
+    "arviz",
+    "pyfixest",
+    "matplotlib",
+)
+
+
+def software_versions() -> dict[str, str | None]:
+    """Versions of Python and the packages an analysis depends on (None if not installed)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def analysis_record(fields: dict[str, Any], **labels: Any) -> dict[str, Any]:
+    """An ``<analysis>`` dict with every key of :data:`ANALYSIS_KEYS` (extras kept after them)."""
+    merged = {**fields, **labels}
+    out = {k: _clean(merged.get(k)) for k in ANALYSIS_KEYS}
+    for k, v in merged.items():
+        if k not in out:
+            out[k] = _clean(v)
+    return out
+
+
+def write_results(results_dir: str | Path, results: dict[str, Any]) -> Path:
+    """Write ``results.json`` atomically into ``results_dir``; refuses if one exists."""
+    missing = [k for k in ("trial", "primary", "analyses") if k not in results]
+    if missing:
+        raise ValueError(f"results lack {', '.join(missing)}")
+    return write_json(Path(results_dir) / RESULTS_FILE, results)
+
+
+def read_results(path: str | Path) -> dict[str, Any]:
+    """Read ``results.json`` (a path to the file or to the results folder)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_FILE
+    if not path.exists():
+        raise InputError("no results: run `triplet track` first", file=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=path) from None
+    if not isinstance(data, dict) or "primary" not in data:
+        raise InputError("not a triplet results file (no 'primary' analysis)", file=path)
+    return data
+
+
+def archive_results(results_dir: str | Path, *, suffix: str = "") -> Path | None:
+    """Move everything in ``results_dir`` except ``previous/`` to ``previous/<UTC time>/``.
+
+    Returns the archive folder, or None when there was nothing to move.
+    """
+    results_dir = Path(results_dir)
+    if not results_dir.exists():
+        return None
+    items = [p for p in results_dir.iterdir() if p.name != "previous"]
+    if not items:
+        return None
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ") + suffix
+    dest = results_dir / "previous" / stamp
+    dest.mkdir(parents=True, exist_ok=False)
+    for p in items:
+        shutil.move(str(p), str(dest / p.name))
+    return dest
