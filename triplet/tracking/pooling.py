@@ -114,9 +114,18 @@ def random_effects(effects: pd.DataFrame, *, method: Literal["dl", "pm"] = "dl",
 
     y = effects["log_effect"].to_numpy(dtype=float)
     v = np.square(effects["se"].to_numpy(dtype=float))
-    res = combine_effects(y, v, method_re={"dl": "chi2", "pm": "iterated"}[method],
-                          alpha=1 - level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = combine_effects(y, v, method_re={"dl": "chi2", "pm": "iterated"}[method],
+                              alpha=1 - level)
     mu, se, tau2 = float(res.mean_effect_re), float(res.sd_eff_w_re), float(res.tau2)
+    weights = np.asarray(res.weights_rel_re, dtype=float)
+    if tau2 <= 0:
+        # statsmodels 0.15 leaves the DerSimonian-Laird moment estimate untruncated (and uses a
+        # negative tau^2 in the weights); the estimator truncates it at 0: the fixed-effect pool.
+        tau2, mu, se = 0.0, float(res.mean_effect_fe), float(res.sd_eff_w_fe)
+        weights = np.asarray(res.weights_rel_fe, dtype=float)
+    q = float(res.q)
+    i2 = max(0.0, (q - (len(y) - 1)) / q) if q > 0 else 0.0
     z = float(stats.norm.ppf(0.5 + level / 2))
     k = len(y)
     pi = (None, None)
@@ -126,13 +135,13 @@ def random_effects(effects: pd.DataFrame, *, method: Literal["dl", "pm"] = "dl",
     return {
         "method": {"dl": "DerSimonian-Laird", "pm": "Paule-Mandel"}[method],
         "k": k, "mu": mu, "se": se, "ci_low": mu - z * se, "ci_high": mu + z * se,
-        "tau2": tau2, "tau": math.sqrt(max(tau2, 0.0)), "i2": float(res.i2), "q": float(res.q),
+        "tau2": tau2, "tau": math.sqrt(tau2), "i2": i2, "q": q,
         "pi_low": pi[0], "pi_high": pi[1],
         "percent_change": float(_pct(mu)), "percent_ci_low": float(_pct(mu - z * se)),
         "percent_ci_high": float(_pct(mu + z * se)),
         "percent_pi_low": None if pi[0] is None else float(_pct(pi[0])),
         "percent_pi_high": None if pi[1] is None else float(_pct(pi[1])),
-        "weights": [float(w) for w in np.asarray(res.weights_rel_re)],
+        "weights": [float(w) for w in weights],
     }
 
 
