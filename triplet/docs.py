@@ -1,8 +1,8 @@
 """Generate the trial.yaml reference from the pydantic models (``make docs``).
 
 ``python -m triplet.docs docs`` writes ``docs/trial-yaml.md`` (one table per section: field,
-type, required, default, description) and ``docs/trial.schema.json`` (the JSON Schema editors
-use). Both are generated files: they are replaced on every run. ``--check`` only reports whether
+type, required, default, description), ``docs/trial.schema.json`` and
+``docs/registry.schema.json`` (the JSON Schemas editors use). Both are generated files: they are replaced on every run. ``--check`` only reports whether
 they are up to date (exit 1 if not), for tests and CI.
 """
 
@@ -24,11 +24,12 @@ from pydantic_core import PydanticUndefined
 
 from triplet.io import write_text
 from triplet.registry.models import Estimator, InterventionType, Status, Trial
-from triplet.registry.schema import SCHEMA_FILE, trial_json_schema
+from triplet.registry.schema import SCHEMA_FILE, registry_json_schema, trial_json_schema
 
 __all__ = ["main", "render_schema", "render_trial_reference"]
 
 REFERENCE_FILE = "trial-yaml.md"
+REGISTRY_SCHEMA_FILE = "registry.schema.json"
 
 _INTRO = """\
 # trial.yaml reference
@@ -180,9 +181,11 @@ def render_schema() -> str:
 
 
 def _outputs(folder: Path) -> dict[Path, str]:
+    registry_schema = json.dumps(registry_json_schema(), indent=2, sort_keys=True) + "\n"
     return {
         folder / REFERENCE_FILE: render_trial_reference(),
         folder / SCHEMA_FILE: render_schema(),
+        folder / REGISTRY_SCHEMA_FILE: registry_schema,
     }
 
 

@@ -41,6 +41,15 @@ def test_shipped_schema_file_is_current() -> None:
     assert shipped == json.loads(json.dumps(trial_json_schema()))
 
 
+def test_shipped_registry_matches_its_schema() -> None:
+    validator = jsonschema.Draft202012Validator(registry_json_schema())
+    assert list(validator.iter_errors(as_json(REPO / "registry.yaml"))) == []
+    first = (REPO / "registry.yaml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=docs/registry.schema.json"
+    shipped = json.loads((REPO / "docs/registry.schema.json").read_text())
+    assert shipped == json.loads(json.dumps(registry_json_schema()))
+
+
 def test_shipped_trials_point_editors_at_the_schema() -> None:
     for path in TRIALS:
         first = path.read_text().splitlines()[0]
