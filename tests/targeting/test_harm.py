@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from triplet.errors import InputError
 from triplet.targeting.harm import (
@@ -144,3 +146,29 @@ def test_custom_index_bad_weight_names_line(tmp_path):
 def test_unknown_index_name():
     with pytest.raises(InputError):
         load_index("nonsense")
+
+
+_categories = st.sampled_from(
+    ["Robbery", "Burglary", "Shoplifting", "Anti-social behaviour", "Drugs", "Other crime"]
+)
+_codes = st.sampled_from([None, "1", "28E", "46", "ZZZ"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(_codes, _categories), min_size=1, max_size=30), st.randoms())
+def test_harm_of_is_per_record_and_order_invariant(rows, rnd):
+    records = pd.DataFrame(rows, columns=["offence_code", "crime_type"])
+    days = harm_of(records, "cambridge").days.to_numpy()
+    perm = list(range(len(rows)))
+    rnd.shuffle(perm)
+    shuffled = harm_of(records.iloc[perm].reset_index(drop=True), "cambridge").days.to_numpy()
+    np.testing.assert_array_equal(days[perm], shuffled)
+    idx = load_index("cambridge")
+    for (code, cat), d in zip(rows, days, strict=True):
+        if code in idx.by_code:
+            expected = idx.by_code[code]  # the code wins
+        elif cat in NON_CRIME_CATEGORIES:
+            expected = 0.0
+        else:
+            expected = idx.by_category[cat]
+        assert d == pytest.approx(expected)
