@@ -130,3 +130,20 @@ def test_to_dict_is_json(tmp_path):
     r = rank_units(rec, unit="month")
     json.dumps(r.to_dict())
     json.dumps(concentration(r).to_dict())
+
+
+def test_target_months_include_empty_months(tmp_path, capsys):
+    rec = pd.DataFrame(
+        {
+            "crime_id": ["c1", "c2"],
+            "month": ["2024-01", "2024-03"],
+            "crime_type": ["Robbery", "Shoplifting"],
+        }
+    )
+    path = tmp_path / "records.csv"
+    rec.to_csv(path, index=False)
+    out = tmp_path / "months.csv"
+    assert main(["target", str(path), "--unit", "month", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert table["unit"].tolist() == ["2024-01", "2024-03", "2024-02"]
+    assert table["count"].tolist() == [1, 1, 0]

@@ -184,6 +184,13 @@ def target(
             )
         all_units = units_table[id_col].astype(str).tolist()
 
+    if all_units is None and unit_column is None:
+        # times: every hour of the week / every month in range, so empty ones rank with zero
+        if unit is UnitChoice.hour_of_week:
+            all_units = list(range(168))
+        elif unit is UnitChoice.month and "month" in frame.columns and len(frame):
+            months = frame["month"].dropna()
+            all_units = pd.period_range(months.min(), months.max(), freq="M")
     ranking = rank_units(
         frame,
         unit=unit_column or unit.value,
@@ -210,10 +217,14 @@ def target(
         ("count rank", "right"),
     ):
         table.add_column(col, justify=just)
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
     for r in ranking.top(top).itertuples(index=False):
+        name = str(r.unit)
+        if ranking.unit_name == "hour_of_week":
+            name = f"{days[int(r.unit) // 24]} {int(r.unit) % 24:02d}:00"
         table.add_row(
             str(r.rank),
-            str(r.unit),
+            name,
             _fmt(r.harm),
             f"{r.count:,}",
             _fmt(r.harm_per_crime),
