@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.records.conftest import HEADER, police_row
 from triplet.errors import InputError
@@ -150,3 +152,52 @@ def test_summary_and_plot(write_police):
     assert s["read"] == 2 and s["kept"] == 1 and s["skipped: month is not YYYY-MM"] == 1
     ax = r.plot()
     assert "1 records kept, 1 rows skipped" in ax.get_title()
+
+
+_MONTHS = ["2023-01", "2023-12", "2023-13", "23-01", "", "2023-1"]
+_TYPES = ["Burglary", "Anti-social behaviour", "Drugs", "Murder", "", "burglary"]
+_COORDS = ["-0.1", "51.37", "", "abc", "200", "1e1"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d", ""]),
+            st.sampled_from(_MONTHS),
+            st.sampled_from(_TYPES),
+            st.sampled_from(_COORDS),
+        ),
+        max_size=25,
+    )
+)
+def test_every_row_is_kept_or_listed(write_police, rows):
+    lines = [police_row(cid, month=m, crime_type=t, lon=c) for cid, m, t, c in rows]
+    r = read_police_uk(write_police("prop.csv", lines))
+    assert r.n_read == len(rows) == r.n_kept + r.n_skipped
+    skipped = set(r.skipped["row"])
+    seen: set[str] = set()
+    for line, (cid, m, t, c) in enumerate(rows, start=2):
+        valid = (
+            m in ("2023-01", "2023-12")
+            and t in ("Burglary", "Anti-social behaviour", "Drugs")
+            and c in ("-0.1", "51.37", "", "1e1")
+        )
+        duplicate = bool(cid) and cid in seen
+        if valid and not duplicate:
+            assert line not in skipped
+            if cid:
+                seen.add(cid)
+        else:
+            assert line in skipped
+    assert r.records["crime_id"].is_unique
+
+
+def test_repeat_of_a_skipped_row_is_kept(write_police):
+    r = read_police_uk(write_police("rep.csv", [police_row("a", month="bad"), police_row("a")]))
+    assert r.records["crime_id"].tolist() == ["a"]
+    assert (
+        r.skipped["row"].tolist() == [2] and r.skipped["reason"].iloc[0] == "month is not YYYY-MM"
+    )

@@ -334,8 +334,10 @@ def read_extract(
                     person,
                     "not a pseudonym (p_ + 16 hex) although already_pseudonymised is true",
                 )
-    dup = data["crime_id"].duplicated(keep="first").to_numpy() & data["crime_id"].notna().to_numpy()
-    flag(dup & (reason == None), "crime_id", "duplicate crime id")  # noqa: E711
+    ok = (reason == None) & data["crime_id"].notna().to_numpy()  # noqa: E711
+    dup = np.zeros(n, dtype=bool)
+    dup[ok] = data["crime_id"][ok].duplicated(keep="first").to_numpy()
+    flag(dup, "crime_id", "duplicate crime id")
 
     bad = reason != None  # noqa: E711
     skipped = empty_skipped()

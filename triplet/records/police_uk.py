@@ -220,8 +220,10 @@ def read_police_uk_file(
     if blank.any():
         generated = pd.Series(_generated_ids(path.name, lines[blank]), index=raw.index[blank])
         id_series = id_series.fillna(generated.astype("str"))
-    if _has_duplicates(id_series):
-        dup = id_series.duplicated(keep="first").to_numpy()
+    ok = reason == None  # noqa: E711 - a repeat of a row skipped for another reason is kept
+    if _has_duplicates(id_series[ok]):
+        dup = np.zeros(n, dtype=bool)
+        dup[ok] = id_series[ok].duplicated(keep="first").to_numpy()
         flag(dup, "Crime ID", "duplicate crime id (an earlier row has the same Crime ID)")
     if seen:
         flag(id_series.isin(seen).to_numpy(), "Crime ID", "duplicate crime id (in an earlier file)")
