@@ -64,6 +64,16 @@ def test_validate_broken_trial(capsys: pytest.CaptureFixture[str], registry: Pat
     assert "2 problems found." in err
 
 
+def test_validate_a_folder_or_one_trial(capsys: pytest.CaptureFixture[str], registry: Path) -> None:
+    assert run(capsys, "validate", str(registry.parent))[0] == 0
+    path = registry.parent / "trials/neighbourhood-pop/trial.yaml"
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0 and "neighbourhood-pop" in out
+    path.write_text(path.read_text().replace("  caliper: 0.5", "  caliper: -1"))
+    code, _, err = run(capsys, "validate", str(path))
+    assert code == 1 and "design.matching.caliper: Input should be greater than 0" in err
+
+
 def test_validate_missing_registry(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "validate", str(tmp_path / "nope.yaml"))
     assert code == 1

@@ -274,6 +274,24 @@ def test_deviation_before_the_lock(tiny_trial: Path) -> None:
     assert problem.line == len(text.splitlines()) - 2
 
 
+def test_deviation_on_a_field_that_does_not_exist(tiny_trial: Path) -> None:
+    tf = load_trial(tiny_trial)
+    write_lock(tf)
+    text = tiny_trial.read_text().replace("  seed: 1", "  seed: 2") + (
+        "deviations:\n  - date: 2999-01-01\n    field: design.sead\n    reason: Typo.\n"
+    )
+    tiny_trial.write_text(text)
+    problems = check_lock(load_trial(tiny_trial))
+    assert [p.field for p in problems] == ["design.seed", "deviations.0.field"]
+    assert problems[1].line == len(text.splitlines()) - 1
+    assert "'design.sead', which is not a field" in problems[1].message
+    # a parent path and a list item are fields too
+    for field in ("design", "data_sources.0", "design.seed"):
+        tiny_trial.write_text(text.replace("design.sead", field))
+        fields = [p.field for p in check_lock(load_trial(tiny_trial))]
+        assert fields == ([] if field.startswith("design") else ["design.seed"])
+
+
 def test_changed_fields_known_answers() -> None:
     locked = {"a": 1, "b": {"c": [1, 2], "d": "x"}, "e": [{"f": 1}, {"f": 2}], "g": 1.0}
     assert changed_fields(locked, copy.deepcopy(locked)) == []

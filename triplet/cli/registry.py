@@ -11,13 +11,13 @@ from rich.table import Table
 
 from triplet.errors import InputError, LockError, OverwriteError, Problem
 from triplet.io import write_json
-from triplet.registry.loading import REGISTRY_FILE, check_registry, find_trial
+from triplet.registry.loading import REGISTRY_FILE, TRIAL_FILE, check_registry, find_trial
 from triplet.registry.lock import read_lock
 from triplet.registry.models import InterventionType, Status
 from triplet.registry.scaffold import new_trial
 from triplet.registry.schema import SCHEMA_FILE, trial_json_schema
 from triplet.registry.status import set_status
-from triplet.registry.validate import validate_registry
+from triplet.registry.validate import validate_registry, validate_trial
 
 out = Console()
 err = Console(stderr=True)
@@ -25,16 +25,30 @@ err = Console(stderr=True)
 REGISTRY_ARG = typer.Argument(
     Path(REGISTRY_FILE), help="The registry file (default: ./registry.yaml).", show_default=False
 )
+VALIDATE_ARG = typer.Argument(
+    Path(REGISTRY_FILE),
+    help="registry.yaml (default: ./registry.yaml), a folder holding one, or one trial.yaml.",
+    show_default=False,
+)
 REGISTRY_OPT = typer.Option(
     Path(REGISTRY_FILE), "--registry", "-r", help="The registry file.", show_default=True
 )
 
 
-def validate(registry: Path = REGISTRY_ARG) -> None:
+def validate(registry: Path = VALIDATE_ARG) -> None:
     """Check registry.yaml, every trial.yaml and every lock; list every problem at once.
 
-    Each problem is printed as file:line: field: message. Exits 1 if there is any.
+    Each problem is printed as file:line: field: message. Exits 1 if there is any. Also takes
+    a folder (its registry.yaml) or a single trial.yaml.
     """
+    if registry.is_dir():
+        registry = registry / REGISTRY_FILE
+    if registry.name == TRIAL_FILE:
+        tf, problems = validate_trial(registry)
+        if problems or tf is None:
+            raise InputError(problems)
+        out.print(f"[green]OK[/green]: {registry} ({tf.id}, {tf.trial.status.value}) is valid.")
+        return
     check = validate_registry(registry)
     if check.problems:
         raise InputError(check.problems)

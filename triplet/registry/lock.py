@@ -226,14 +226,17 @@ def check_lock(trial_file: TrialFile) -> list[Problem]:
             )
         )
     deviations = trial_file.trial.deviations
+    current = registration(trial_file.trial)
     unrecorded = [
         path
-        for path in changed_fields(lock.registration, registration(trial_file.trial))
+        for path in changed_fields(lock.registration, current)
         if not any(covers(d.field, path) for d in deviations)
     ]
     locked_on = lock.locked_date
     early = [i for i, d in enumerate(deviations) if locked_on is not None and d.date < locked_on]
-    if not unrecorded and not early:
+    known = _known_paths(lock.registration, current)
+    unknown = [i for i, d in enumerate(deviations) if d.field.strip().strip(".") not in known]
+    if not unrecorded and not early and not unknown:
         return problems
     parsed, _ = parse_yaml(trial_file.path)  # only now: for the lines of the problems
 
@@ -263,6 +266,17 @@ def check_lock(trial_file: TrialFile) -> list[Problem]:
                 field=f"deviations.{i}.date",
             )
         )
+    for i in unknown:
+        d = deviations[i]
+        problems.append(
+            Problem(
+                file,
+                f"deviation names {d.field!r}, which is not a field of the registration "
+                "(use a dotted path such as design.seed or periods.treatment.end)",
+                line=line_of(["deviations", i, "field"]),
+                field=f"deviations.{i}.field",
+            )
+        )
     return problems
 
 
@@ -270,17 +284,27 @@ def _split(path: str) -> list[str | int]:
     return [int(p) if p.isdigit() else p for p in path.split(".")]
 
 
+def _leaf_paths(obj: Any, prefix: str = "") -> Iterator[str]:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _leaf_paths(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(obj, list) and any(isinstance(v, dict | list) for v in obj):
+        for i, v in enumerate(obj):
+            yield from _leaf_paths(v, f"{prefix}.{i}")
+    else:
+        yield prefix
+
+
 def iter_locked_paths(trial: Trial) -> Iterator[str]:
     """Every dotted path :func:`changed_fields` can report for ``trial`` (its leaves)."""
+    yield from _leaf_paths(registration(trial))
 
-    def walk(obj: Any, prefix: str) -> Iterator[str]:
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                yield from walk(v, f"{prefix}.{k}" if prefix else str(k))
-        elif isinstance(obj, list) and any(isinstance(v, dict | list) for v in obj):
-            for i, v in enumerate(obj):
-                yield from walk(v, f"{prefix}.{i}")
-        else:
-            yield prefix
 
-    yield from walk(registration(trial), "")
+def _known_paths(*registrations: dict[str, Any]) -> set[str]:
+    """Every leaf path of the registrations and every parent of one."""
+    known: set[str] = set()
+    for reg in registrations:
+        for leaf in _leaf_paths(reg):
+            parts = leaf.split(".")
+            known.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return known

@@ -6,12 +6,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from triplet.errors import Problem
-from triplet.registry.loading import REGISTRY_FILE, RegistryCheck, TrialFile, check_registry
+from triplet.registry.loading import (
+    REGISTRY_FILE,
+    RegistryCheck,
+    TrialFile,
+    check_registry,
+    read_trial,
+)
 from triplet.registry.lock import check_lock
 from triplet.registry.models import Status
 from triplet.registry.yamlio import parse_yaml
 
-__all__ = ["lifecycle_problems", "validate_registry"]
+__all__ = ["lifecycle_problems", "validate_registry", "validate_trial"]
 
 
 def lifecycle_problems(trial_file: TrialFile) -> list[Problem]:
@@ -47,3 +53,11 @@ def validate_registry(path: str | Path = REGISTRY_FILE) -> RegistryCheck:
         problems.extend(check_lock(tf))
         problems.extend(lifecycle_problems(tf))
     return replace(check, problems=problems)
+
+
+def validate_trial(path: str | Path) -> tuple[TrialFile | None, list[Problem]]:
+    """Check one trial.yaml on its own (content, lock, lifecycle); never raises for bad input."""
+    tf, _, problems = read_trial(path)
+    if tf is None:
+        return None, problems
+    return tf, [*problems, *check_lock(tf), *lifecycle_problems(tf)]
