@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from triplet.targeting.ranking import Ranking
+from triplet.targeting.ranking import Ranking, unit_noun
 
 __all__ = [
     "ConcentrationReport",
@@ -209,12 +209,7 @@ class ConcentrationReport:
 
     # --- words ---------------------------------------------------------------------------
     def _noun(self) -> str:
-        return {"offender": "offenders", "victim": "victims"}.get(
-            self.kind,
-            {"lsoa_code": "LSOAs", "month": "months", "hour_of_week": "hours of the week"}.get(
-                self.unit_name, "grid cells" if self.unit_name.startswith("grid") else "units"
-            ),
-        )
+        return unit_noun(self.unit_name, self.kind)
 
     def statements(self) -> list[str]:
         """Sentences in the words a strategic assessment quotes (counts, never ids)."""

@@ -32,6 +32,7 @@ __all__ = [
     "hour_of_week",
     "rank_units",
     "resolve_unit",
+    "unit_noun",
 ]
 
 RANKING_COLUMNS: tuple[str, ...] = (
@@ -62,6 +63,21 @@ UNIT_ALIASES: dict[str, tuple[str, str]] = {
 }
 
 _EARTH_RADIUS_M = 6_371_008.8
+
+
+def unit_noun(unit_name: str, kind: str) -> str:
+    """Plural noun for a unit in sentences and titles, e.g. ``LSOAs``, ``offenders``."""
+    if kind in ("offender", "victim"):
+        return f"{kind}s"
+    named = {
+        "lsoa_code": "LSOAs",
+        "month": "months",
+        "hour_of_week": "hours of the week",
+        "hotspot": "hot spots",
+    }
+    if unit_name in named:
+        return named[unit_name]
+    return "grid cells" if unit_name.startswith("grid") else f"units ({unit_name})"
 
 
 def grid_cells(
@@ -329,7 +345,9 @@ class Ranking:
         ax.set_yticks(pos, labels)
         ax.invert_yaxis()
         ax.set_xlabel("per cent of total")
-        ax.set_title(f"Top {len(t)} {self.unit_name} by harm ({self.index_name})")
+        ax.set_title(
+            f"Top {len(t)} {unit_noun(self.unit_name, self.kind)} by harm ({self.index_name})"
+        )
         ax.legend(loc="lower right")
         return ax
 
