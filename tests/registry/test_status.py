@@ -76,3 +76,20 @@ def test_next_statuses() -> None:
     assert next_statuses(Status.completed) == [Status.analysed]
     assert next_statuses(Status.analysed) == []
     assert next_statuses(Status.draft)[0] is Status.registered
+
+
+@pytest.mark.parametrize("start", list(Status), ids=lambda s: s.value)
+@pytest.mark.parametrize("target", list(Status), ids=lambda s: s.value)
+def test_every_pair_of_statuses(tiny_trial: Path, start: Status, target: Status) -> None:
+    text = tiny_trial.read_text().replace(
+        "status: draft", f"status: {start.value}  # lifecycle\nregistered: 2023-12-01"
+    )
+    tiny_trial.write_text(text)
+    if target.order > start.order:
+        assert set_status(load_trial(tiny_trial), target).trial.status is target
+        after = tiny_trial.read_text()
+        assert after == text.replace(f"status: {start.value}  #", f"status: {target.value}  #")
+    else:
+        with pytest.raises(StateError):
+            set_status(load_trial(tiny_trial), target)
+        assert tiny_trial.read_text() == text
