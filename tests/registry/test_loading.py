@@ -165,6 +165,22 @@ def test_model_checks_point_at_the_field(tmp_path: Path, minimal_text: str) -> N
     ]
 
 
+def test_months_dates_and_ids_explained(tmp_path: Path, minimal_text: str) -> None:
+    text = minimal_text.replace("id: tiny-trial", "id: Tiny Trial").replace(
+        "{start: 2022-01, end: 2022-12}", "{start: 2022-1, end: 2022-12-31}"
+    )
+    path = tmp_path / "trial.yaml"
+    line = text.splitlines().index("  baseline: {start: 2022-1, end: 2022-12-31}") + 1
+    assert problems_of(write(tmp_path, text)) == [
+        f"{path}:1: id: should be a lower-case slug of 3-64 letters, digits and hyphens, e.g. "
+        "hotspot-patrol (got 'Tiny Trial')",
+        f"{path}:{line}: periods.baseline.end: should be text, but YAML read a date "
+        "(got 2022-12-31); write a month as YYYY-MM, or quote the value",
+        f"{path}:{line}: periods.baseline.start: should be a month written YYYY-MM, e.g. 2024-01 "
+        "(got '2022-1')",
+    ]
+
+
 def test_union_errors_merged(tmp_path: Path, minimal_text: str) -> None:
     text = minimal_text.replace("    measure: harm", "    measure: harm\n    crime_types: 5")
     line = text.splitlines().index("    crime_types: 5") + 1
@@ -252,8 +268,9 @@ def test_registry_entry_problems_do_not_hide_others(registry_path: Path) -> None
     registry_path.write_text(text)
     check = check_registry(registry_path)
     line = text.splitlines().index("  - id: Neighbourhood POP") + 1
-    assert [str(p).split(": String")[0] for p in check.problems] == [
-        f"{registry_path}:{line}: trials.1.id"
+    assert [str(p) for p in check.problems] == [
+        f"{registry_path}:{line}: trials.1.id: should be a lower-case slug of 3-64 letters, "
+        "digits and hyphens, e.g. hotspot-patrol (got 'Neighbourhood POP')"
     ]
     # the other two entries were still read and checked
     assert set(check.trials) == {"hotspot-patrol", "offender-focus"}

@@ -26,6 +26,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from triplet.errors import Problem
+from triplet.registry.models import ID_PATTERN, MONTH_PATTERN
 
 __all__ = ["ParsedYaml", "parse_yaml", "validation_problems"]
 
@@ -248,6 +249,12 @@ def _find_key(node: CommentedMap, part: str | int) -> Any:
 
 # --- pydantic errors -> problems -------------------------------------------------------------
 
+_PATTERN_MESSAGES = {
+    MONTH_PATTERN: "should be a month written YYYY-MM, e.g. 2024-01",
+    ID_PATTERN: "should be a lower-case slug of 3-64 letters, digits and hyphens, e.g. "
+    "hotspot-patrol",
+}
+
 _MESSAGES = {
     "missing": "required field is missing",
     "extra_forbidden": "unknown field",
@@ -349,6 +356,14 @@ def _message(
                     else (f" (allowed here: {', '.join(allowed)})")
                 )
         return msg
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if kind == "string_pattern_mismatch" and pattern in _PATTERN_MESSAGES:
+        return f"{_PATTERN_MESSAGES[pattern]} (got {_show(error.get('input'))})"
+    if kind == "string_type" and isinstance(error.get("input"), dt.date):
+        return (
+            f"should be text, but YAML read a date (got {_show(error['input'])}); write a month "
+            "as YYYY-MM, or quote the value"
+        )
     msg = str(error.get("msg", "invalid value"))
     for lead in ("Value error, ", "Assertion failed, "):
         if msg.startswith(lead):
