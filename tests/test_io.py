@@ -65,3 +65,15 @@ def test_unknown_table_suffix_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="unknown table format"):
         io.write_dataframe(tmp_path / "t.xlsx", pd.DataFrame({"x": [1]}))
     assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_written_files_get_the_usual_mode_not_0600(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = io.write_text(tmp_path / "shared.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

@@ -48,12 +48,19 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; use the usual file mode
         if not overwrite and path.exists():  # appeared while we were writing
             raise OverwriteError(f"{path}: already exists; refusing to overwrite it")
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(folder: Path) -> None:
