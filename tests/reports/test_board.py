@@ -27,6 +27,7 @@ class _Numbers(HTMLParser):
     def __init__(self):
         super().__init__()
         self.found: list[tuple[str, str, str | None, str]] = []
+        self.pooled: list[tuple[str, str, str | None, str]] = []
         self._open: list[dict] = []
         self.text: list[str] = []
 
@@ -38,7 +39,14 @@ class _Numbers(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "span" and self._open:
             a = self._open.pop()
-            self.found.append((a["data-trial"], a["data-field"], a.get("data-value"), a["_text"]))
+            if "data-trial" in a:
+                self.found.append(
+                    (a["data-trial"], a["data-field"], a.get("data-value"), a["_text"])
+                )
+            else:
+                self.pooled.append(
+                    (a["data-pooled"], a["data-field"], a.get("data-value"), a["_text"])
+                )
 
     def handle_data(self, data):
         self.text.append(data)
@@ -272,3 +280,55 @@ def test_build_board_never_overwrites_and_reads_board_yaml(registry_path, tmp_pa
     build_board(registry_path, tmp_path / "b2.html", threshold=5)
     nums = {(t, f): txt for t, f, _v, txt in _numbers((tmp_path / "b2.html").read_text()).found}
     assert nums[("offender-focus", "n_units.treatment")] == "6"
+
+
+# --- pooled results per intervention type ---------------------------------------------------
+
+
+def _two_hot_spot_trials(make_trial, results_dict):
+    a = results_dict("hot-a", pct=-18.0, lo=-30.0, hi=-4.0)
+    b = results_dict("hot-b", pct=-9.0, lo=-21.0, hi=5.0)
+    return [
+        BoardTrial(make_trial("hot-a", title="Hot spots A"), a),
+        BoardTrial(make_trial("hot-b", title="Hot spots B"), b),
+        BoardTrial(
+            make_trial("pop-c", intervention="problem_oriented_policing"), results_dict("pop-c")
+        ),
+        BoardTrial(make_trial("hot-running", status="in_field"), None),  # not pooled
+    ]
+
+
+def test_pooled_rows_equal_the_pooling_module(make_trial, results_dict):
+    pooling = pytest.importorskip("triplet.tracking.pooling")
+    entries = _two_hot_spot_trials(make_trial, results_dict)
+    board = render_board(entries, registry_name="X", config=BoardConfig(pool_bayesian=False))
+    expected = pooling.pool_results(
+        [entries[0].results, entries[1].results], bayesian=False
+    ).to_dict()
+    assert list(board.pooled["intervention"]) == ["Hot-spot micro-patrol"]
+    assert board.pooled.loc[0, "k"] == 2
+    spans = {f: (v, txt) for _k, f, v, txt in _numbers(board.html).pooled}
+    for field in ("percent_change", "percent_ci_low", "percent_ci_high"):
+        value, text = spans[f"pooled.{field}"]
+        assert json.loads(value) == expected[field]
+        assert text == format_percent(expected[field])
+    assert "pooled.p_reduction" not in spans  # frequentist only: no probability
+    assert "Types with a single analysed trial" in board.html
+    assert "Pooled: Hot-spot micro-patrol" in "\n".join(board.forest.labels())
+
+
+@pytest.mark.slow
+def test_pooled_bayesian_probability_on_the_page_or_its_failure(make_trial, results_dict):
+    pytest.importorskip("triplet.tracking.pooling")
+    pooling = pytest.importorskip("triplet.tracking.pooling")
+    entries = _two_hot_spot_trials(make_trial, results_dict)
+    board = render_board(entries, registry_name="X")
+    expected = pooling.pool_results([entries[0].results, entries[1].results]).to_dict()
+    spans = {f: (v, txt) for _k, f, v, txt in _numbers(board.html).pooled}
+    if expected["bayesian"]["status"] == "ok":
+        assert json.loads(spans["pooled.p_reduction"][0]) == expected["p_reduction"]
+        assert "Bayesian" in board.pooled.loc[0, "method"]
+    else:  # a failed fit is never reported as a probability
+        assert "pooled.p_reduction" not in spans
+        assert "Bayesian pooled estimate failed convergence checks" in board.html
+    assert json.loads(spans["pooled.percent_change"][0]) == expected["percent_change"]

@@ -23,9 +23,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from triplet.errors import InputError, OverwriteError
+from triplet.errors import InputError, OverwriteError, TripletError
 from triplet.io import write_bytes, write_text
-from triplet.registry.models import Status, Trial, UnitKind
+from triplet.registry.models import InterventionType, Status, Trial, UnitKind
 from triplet.reports import verdict as verdicts
 from triplet.reports.disclosure import (
     DEFAULT_THRESHOLD,
@@ -66,11 +66,13 @@ BAYES_FAILED = "Bayesian estimate failed convergence checks: not reported"
 class BoardConfig:
     """Options of the Board page; read from ``board.yaml`` beside ``registry.yaml`` if present.
 
-    ``threshold``: counts below it are shown as ``<threshold`` (default 10).
+    ``threshold``: counts below it are shown as ``<threshold`` (default 10). ``pool_bayesian``:
+    pool trials with the Bayesian hierarchical model as well as random effects (MCMC; default).
     """
 
     threshold: int = DEFAULT_THRESHOLD
     title: str | None = None
+    pool_bayesian: bool = True
 
     @classmethod
     def load(cls, path: Path) -> BoardConfig:
@@ -81,15 +83,19 @@ class BoardConfig:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise InputError(f"not valid YAML: {exc}", file=path) from None
-        unknown = set(data) - {"threshold", "title"}
+        unknown = set(data) - {"threshold", "title", "pool_bayesian"}
         if unknown:
             raise InputError(
-                f"unknown keys {sorted(unknown)} (allowed: threshold, title)", file=path
+                f"unknown keys {sorted(unknown)} (allowed: threshold, title, pool_bayesian)",
+                file=path,
             )
         t = data.get("threshold", DEFAULT_THRESHOLD)
         if not isinstance(t, int) or isinstance(t, bool) or t < 1:
             raise InputError(f"threshold: must be a whole number >= 1, got {t!r}", file=path)
-        return cls(threshold=t, title=data.get("title"))
+        pb = data.get("pool_bayesian", True)
+        if not isinstance(pb, bool):
+            raise InputError(f"pool_bayesian: must be true or false, got {pb!r}", file=path)
+        return cls(threshold=t, title=data.get("title"), pool_bayesian=pb)
 
 
 @dataclass(frozen=True)
@@ -179,8 +185,9 @@ class Board:
         return {"trials": clean(self.rows), "pooled": clean(self.pooled)}
 
 
-def _pooled(entries: list[BoardTrial]) -> tuple[pd.DataFrame, str | None]:
-    """Pooled effects per intervention type from :mod:`triplet.tracking.pooling`, and a note."""
+def _pooled(entries: list[BoardTrial], *, bayesian: bool = True) -> tuple[pd.DataFrame, str | None]:
+    """Pooled effects per intervention type (:func:`triplet.tracking.pooling.pool_results`)
+    over trials with a verdict other than "too early to say"; and a note for the page."""
     cols = [
         "intervention",
         "k",
@@ -190,6 +197,7 @@ def _pooled(entries: list[BoardTrial]) -> tuple[pd.DataFrame, str | None]:
         "p_reduction",
         "method",
         "trials",
+        "bayes_failed",
     ]
     by_type: dict[str, list[BoardTrial]] = {}
     for e in entries:
@@ -208,23 +216,37 @@ def _pooled(entries: list[BoardTrial]) -> tuple[pd.DataFrame, str | None]:
             "Pooling (triplet.tracking.pooling) is not available in this installation; "
             "only per-trial results are shown."
         )
-    rows = []
+    rows, notes = [], []
     for kind, members in sorted(poolable.items()):
-        res = pooling.pool_results([m.results for m in members])
+        label = InterventionType(kind).label
+        try:
+            res = pooling.pool_results([m.results for m in members], bayesian=bayesian)
+        except TripletError as exc:
+            notes.append(f"{label}: not pooled ({exc}).")
+            continue
         d = res.to_dict()
         rows.append(
             {
-                "intervention": kind,
+                "intervention": label,
                 "k": len(members),
                 "percent_change": d.get("percent_change"),
-                "ci_low": d.get("percent_ci_low", d.get("ci_low")),
-                "ci_high": d.get("percent_ci_high", d.get("ci_high")),
+                "ci_low": d.get("percent_ci_low"),
+                "ci_high": d.get("percent_ci_high"),
                 "p_reduction": d.get("p_reduction"),
                 "method": d.get("method", ""),
-                "trials": ", ".join(m.trial.id for m in members),
+                "trials": ", ".join(m.trial.title.split(":")[0] for m in members),
+                "bayes_failed": bool(d.get("bayesian"))
+                and (d.get("bayesian") or {}).get("status") != "ok",
             }
         )
-    return pd.DataFrame(rows, columns=cols), None
+    note = (
+        "Types with a single analysed trial are shown per trial only (pooling needs at least 2)."
+        if len(poolable) < len(by_type)
+        else None
+    )
+    if notes:
+        note = " ".join([*notes, *([note] if note else [])])
+    return pd.DataFrame(rows, columns=cols), note
 
 
 def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
@@ -293,7 +315,7 @@ def render_board(
     th = config.threshold
     rows = [_trial_row(e, th) for e in entries]
     table = pd.DataFrame(rows)
-    pooled, pooled_note = _pooled(entries)
+    pooled, pooled_note = _pooled(entries, bayesian=config.pool_bayesian)
 
     forest_rows = [
         {
@@ -307,7 +329,7 @@ def render_board(
         for r in rows
     ] + [
         {
-            "label": f"Pooled: {p['intervention'].replace('_', ' ')} ({p['k']} trials)",
+            "label": f"Pooled: {p['intervention']}\n({p['k']} trials)",
             "percent_change": p["percent_change"],
             "ci_low": p["ci_low"],
             "ci_high": p["ci_high"],
@@ -331,6 +353,17 @@ def render_board(
         text = format_count(value, th)
         return Markup(_span(r["id"], fld, value, text, exact=text != f"<{th}"))
 
+    def pnum(p: dict[str, Any], fld: str, value: Any, kind: str) -> Markup:
+        import html as _html
+
+        text = format_percent(value) if kind == "percent" else format_probability(value)
+        attrs = (
+            f'class="num" data-pooled="{_html.escape(p["intervention"])}" data-field="pooled.{fld}"'
+        )
+        if not missing(value):
+            attrs += f' data-value="{_html.escape(json.dumps(value))}"'
+        return Markup(f"<span {attrs}>{_html.escape(text)}</span>")
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -353,6 +386,7 @@ def render_board(
         counts=counts,
         verdict_order=[v.value for v in verdicts.VerdictLabel],
         num=num,
+        pnum=pnum,
         bayes_failed=BAYES_FAILED,
         format_percent=format_percent,
         format_probability=format_probability,
@@ -436,7 +470,9 @@ def build_board(
     if threshold is not None:
         if threshold < 1:
             raise InputError(f"--threshold must be >= 1, got {threshold}")
-        config = BoardConfig(threshold=threshold, title=config.title)
+        config = BoardConfig(
+            threshold=threshold, title=config.title, pool_bayesian=config.pool_bayesian
+        )
     out = Path(out) if out is not None else root / "board.html"
     pdf_path = out.with_suffix(".pdf")
     if not rerun:
