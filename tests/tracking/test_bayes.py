@@ -152,10 +152,13 @@ def test_predictive_checks_known_answer():
     assert t.loc["share_zero", "observed"] == 0.5
     assert t.loc["mean", "observed"] == 1.0
     assert t.loc["variance", "observed"] == 1.5
-    # share_zero of replicates: 0.5, 0, 0.75 -> P(T_rep >= 0.5) = 2/3
-    assert t.loc["share_zero", "p_value"] == pytest.approx(2 / 3)
-    # means 1, 1, 2.5 -> all >= 1
-    assert t.loc["mean", "p_value"] == 1.0 and bool(t.loc["mean", "flag"])
+    # mid-p: share_zero of replicates 0.5, 0, 0.75 -> P(>) + P(=)/2 = 1/3 + 1/6
+    assert t.loc["share_zero", "p_value"] == pytest.approx(0.5)
+    # means 1, 1, 2.5 -> 1/3 + (2/3)/2
+    assert t.loc["mean", "p_value"] == pytest.approx(2 / 3) and not t["flag"].any()
+    zeros = predictive_checks(obs, np.zeros((5, 4)), "prior").set_index("statistic")
+    assert zeros.loc["mean", "p_value"] == 0.0 and bool(zeros.loc["mean", "flag"])
+    assert zeros.loc["share_zero", "p_value"] == 1.0
 
 
 @settings(max_examples=25, deadline=None)

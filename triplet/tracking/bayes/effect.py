@@ -59,7 +59,9 @@ def _stats(values: np.ndarray) -> np.ndarray:
 
 
 def predictive_checks(observed: np.ndarray, replicated: np.ndarray, check: str) -> pd.DataFrame:
-    """Observed vs replicated statistics with Bayesian p-values P(T_rep >= T_obs).
+    """Observed vs replicated statistics with Bayesian p-values (mid-p: P(T_rep > T_obs) plus
+    half of P(T_rep = T_obs), so discrete statistics such as a count's 95th percentile are not
+    pushed to 0 or 1 by ties).
 
     ``observed``: cells; ``replicated``: draws x cells. A p-value near 0 or 1 (outside 0.025 to
     0.975) flags a feature of the data the model does not reproduce (Gelman et al. 2013, BDA3
@@ -70,7 +72,7 @@ def predictive_checks(observed: np.ndarray, replicated: np.ndarray, check: str) 
     rows = []
     for j, name in enumerate(CHECK_STATS):
         r = rep[:, j]
-        p = float(np.mean(r >= obs[j]))
+        p = float(np.mean(r > obs[j]) + 0.5 * np.mean(r == obs[j]))
         rows.append({
             "check": check, "statistic": name, "observed": float(obs[j]),
             "replicated_median": float(np.median(r)), "replicated_low": float(np.quantile(r, 0.05)),
