@@ -30,3 +30,20 @@ __all__ = [
 ]
 
 # Bayesian models (triplet.tracking.bayes, pooling) are imported from their own modules.
+from triplet.tracking.bayes import (
+    BayesianEffect,
+    fit_count_model,
+    fit_effect,
+    fit_harm_model,
+)
+from triplet.tracking.pooling import PooledEffect, pool_effects, pool_results
+
+__all__ += [
+    "BayesianEffect",
+    "PooledEffect",
+    "fit_count_model",
+    "fit_effect",
+    "fit_harm_model",
+    "pool_effects",
+    "pool_results",
+]
