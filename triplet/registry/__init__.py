@@ -21,6 +21,7 @@ from triplet.registry.models import Registry, Status, Trial
 from triplet.registry.scaffold import new_trial
 from triplet.registry.schema import trial_json_schema
 from triplet.registry.status import set_status
+from triplet.registry.validate import validate_registry, validate_trial
 
 __all__ = [
     "LoadedRegistry",
@@ -40,5 +41,7 @@ __all__ = [
     "registration_sha256",
     "set_status",
     "trial_json_schema",
+    "validate_registry",
+    "validate_trial",
     "write_lock",
 ]
