@@ -23,7 +23,14 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from triplet.io import write_text
-from triplet.registry.models import Estimator, InterventionType, Status, Trial
+from triplet.registry.models import (
+    ID_PATTERN,
+    MONTH_PATTERN,
+    Estimator,
+    InterventionType,
+    Status,
+    Trial,
+)
 from triplet.registry.schema import SCHEMA_FILE, registry_json_schema, trial_json_schema
 
 __all__ = ["main", "render_schema", "render_trial_reference"]
@@ -92,6 +99,15 @@ def _type_name(tp: Any) -> str:
     }.get(tp, getattr(tp, "__name__", str(tp)))
 
 
+def _field_type(field: FieldInfo) -> str:
+    patterns = [getattr(m, "pattern", None) for m in field.metadata]
+    if MONTH_PATTERN in patterns:
+        return "month (YYYY-MM)"
+    if ID_PATTERN in patterns:
+        return "slug (a-z, 0-9, -)"
+    return _type_name(field.annotation)
+
+
 def _default(field: FieldInfo) -> str:
     if field.is_required():
         return ""
@@ -158,7 +174,7 @@ def render_trial_reference() -> str:
         for name, field in model.model_fields.items():
             full = f"{path}.{name}" if path else name
             parts.append(
-                f"\n| `{full}` | {_type_name(field.annotation)} | "
+                f"\n| `{full}` | {_field_type(field)} | "
                 f"{'yes' if field.is_required() else 'no'} | {_default(field)} | "
                 f"{_description(field, field.annotation)} |"
             )
