@@ -263,3 +263,35 @@ def test_pathological_fit_is_reported_failed_with_no_estimates(priors, tune, rea
     assert s["status"] == "failed" and "percent_change" not in s.index
     ax = eff.plot()
     assert "failed" in ax.texts[0].get_text()
+
+
+@pytest.mark.parametrize(
+    ("estimator", "measure", "outcome", "expected"),
+    [
+        ("bayesian_count", "count", None, ("count", "negbin")),
+        ("bayesian_harm", "harm", None, ("harm", None)),
+        ("bayesian_harm", "count", None, ("harm", None)),  # the plan's only Bayesian model
+    ],
+)
+def test_fit_effect_takes_model_priors_and_seed_from_the_trial(monkeypatch, estimator, measure,
+                                                               outcome, expected):
+    import triplet.tracking.bayes.effect as effect_module
+
+    calls = []
+
+    def fake(kind):
+        def f(panel, **kw):
+            calls.append((kind, kw))
+            return "fitted"
+        return f
+
+    monkeypatch.setattr(effect_module, "fit_count_model", fake("count"))
+    monkeypatch.setattr(effect_module, "fit_harm_model", fake("harm"))
+    trial = make_trial(estimator, measure, seed=99)
+    assert effect_module.fit_effect(pd.DataFrame(), trial, outcome=outcome) == "fitted"
+    kind, kw = calls[0]
+    assert kind == expected[0] and kw.get("family") == expected[1]
+    assert kw["seed"] == 99 and kw["priors"] == trial.analysis.priors
+    assert kw["minimum_effect"].reduction == 0.1 and kw["outcome"] == "crimes"
+    with pytest.raises(InputError, match="no outcome named 'nope'"):
+        effect_module.fit_effect(pd.DataFrame(), trial, outcome="nope")

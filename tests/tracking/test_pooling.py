@@ -97,6 +97,10 @@ def test_effects_from_results_reports_what_is_missing():
     e = effects_from_results([ok], source="bayesian")
     assert e.loc[0, "log_effect"] == pytest.approx(math.log(0.8))
     assert e.loc[0, "intervention"] == "cctv"
+    # a Bayesian primary analysis (results.json merges the bayesian block into primary)
+    bayes_primary = {"trial": "c", "primary": {**ok["bayesian"], "estimator": "bayesian_count"}}
+    e2 = effects_from_results([bayes_primary])
+    assert e2.loc[0, "se"] == pytest.approx(e.loc[0, "se"])
 
 
 def test_pool_needs_two_trials_of_one_type():

@@ -61,7 +61,8 @@ def effects_from_results(
     percent_change / 100)`` (= the log rate ratio; ``log(rate_ratio)`` if the per cent is
     missing) and ``se = (log(1 + percent_ci_high/100) - log(1 + percent_ci_low/100)) / (2 z)``
     with ``z`` the normal quantile of ``level``: exact for the count models (their interval is
-    symmetric on the log scale), an approximation for intervals built on another scale.
+    symmetric on the log scale), an approximation for intervals built on another scale. A
+    Bayesian primary (its block has ``ci95_low/high`` instead) uses its 95% interval.
     ``source="bayesian"``: the posterior median and 95% interval of the ``bayesian`` block (a
     normal approximation to the posterior; failed fits are refused). The intervention type is
     ``results["intervention"]`` or ``interventions[trial]``.
@@ -80,6 +81,10 @@ def effects_from_results(
                                          field="bayesian.status"))
             pct, lo, hi = (block.get(k) for k in ("percent_change", "ci95_low", "ci95_high"))
             lo_f, hi_f = "bayesian.ci95_low", "bayesian.ci95_high"
+        elif block.get("percent_ci_low") is None and block.get("ci95_low") is not None:
+            # a Bayesian primary analysis: its block carries the 95% interval as ci95_*
+            pct, lo, hi = (block.get(k) for k in ("percent_change", "ci95_low", "ci95_high"))
+            lo_f, hi_f = "primary.ci95_low", "primary.ci95_high"
         else:
             pct, lo, hi = (block.get(k) for k in
                            ("percent_change", "percent_ci_low", "percent_ci_high"))
