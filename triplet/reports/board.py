@@ -267,6 +267,9 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         "synthetic": bool((r or {}).get("synthetic"))
         or any(s.uri.startswith("example://") for s in t.data_sources),
         "measure": primary.get("measure") or t.outcomes.primary.measure,
+        "measure_words": {"harm": "in harm", "count": "in crimes"}.get(
+            primary.get("measure") or t.outcomes.primary.measure, ""
+        ),
         "conf": conf,
         "percent_change": primary.get("percent_change"),
         "percent_ci_low": primary.get("percent_ci_low"),
