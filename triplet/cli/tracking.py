@@ -43,6 +43,9 @@ def track(
         min=100,
         help="Randomisation draws (default: analysis.randomisation_draws; recorded if changed).",
     ),
+    no_bayes: bool = typer.Option(
+        False, "--no-bayes", help="Skip the Bayesian model (MCMC); recorded in the results."
+    ),
 ) -> None:
     """Analyse an assigned trial as registered; write trials/<id>/results/.
 
@@ -51,7 +54,7 @@ def track(
     """
     from triplet.tracking.workflow import track_trial
 
-    rep = track_trial(registry, trial_id, rerun=rerun, draws=draws, console=err)
+    rep = track_trial(registry, trial_id, rerun=rerun, draws=draws, console=err, bayes=not no_bayes)
     if rep.archived is not None:
         out.print(f"moved the earlier results to {rep.archived}")
     t = Table(title=f"{trial_id}: results (primary first)", title_justify="left")

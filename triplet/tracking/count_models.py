@@ -8,12 +8,15 @@ depend on the units' baseline levels (Wooldridge 1999; Wooldridge 2023 on nonlin
 Poisson fixed-effects estimator is consistent whenever the mean is right, whatever the
 dispersion; inference is cluster-robust. The negative binomial (NB2, ``Var = mu + alpha mu^2``)
 uses ``alpha`` estimated by the Cameron & Trivedi (1990) auxiliary regression on the Poisson
-fit, then a GLM fit with that ``alpha`` (statsmodels), also with cluster-robust errors.
+fit, then a GLM fit with that ``alpha``, also with cluster-robust errors. The fits sweep the
+fixed effects out inside IRLS (as fixest's ``fepois`` does); ``method="dummies"`` runs the
+statsmodels GLM with explicit dummies instead (the reference the tests compare against).
 
 Units whose outcome is zero in every period carry no information on ``beta`` in a model with
 unit effects (their effect goes to minus infinity); they are dropped and counted.
 Cluster-robust covariance: statsmodels' ``cov_type="cluster"`` with its default correction
-``G/(G-1) * (n-1)/(n-k)`` (k includes the fixed-effect dummies); normal-theory intervals.
+``G/(G-1) * (n-1)/(n-k)`` (k counts the fixed-effect dummies); normal-theory intervals.
+Periods with no events at all are dropped as well (their effect is also minus infinity).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError
-from triplet.tracking.did import _indicator, check_columns
+from triplet.tracking.did import _indicator, _map_demean, check_columns
 
 __all__ = ["CountDidResult", "count_did"]
 
@@ -130,6 +133,60 @@ def _dummies(codes: np.ndarray, n: int) -> np.ndarray:
     return m
 
 
+def _glm_dummies(y, d, u, n_u, t, n_t, groups, nb_alpha):
+    """Reference fit: statsmodels GLM with explicit unit and period dummies."""
+    import statsmodels.api as sm
+
+    X = np.column_stack([d, np.ones(len(y)), _dummies(u, n_u), _dummies(t, n_t)])
+    fam = sm.families.Poisson() if nb_alpha == 0 else sm.families.NegativeBinomial(alpha=nb_alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sm.GLM(y, X, family=fam).fit(
+            cov_type="cluster", cov_kwds={"groups": groups}, tol=1e-13, maxiter=500
+        )
+    return float(res.params[0]), float(res.bse[0]), res.mu, bool(res.converged)
+
+
+def _glm_within(y, d, u, n_u, t, n_t, groups, nb_alpha, k, tol=1e-11, max_iter=1000):
+    """IRLS with the unit and period effects swept out by weighted alternating projections.
+
+    Each IRLS step is a weighted least-squares fit with two sets of fixed effects, solved by
+    demeaning (Guimaraes & Portugal 2010; the method of R's fixest ``fepois``). At convergence
+    the coefficient and its cluster-robust variance equal the full-dummy GLM's (Frisch-Waugh-
+    Lovell), including statsmodels' correction ``G/(G-1) (n-1)/(n-k)``.
+    """
+    fes = [(u, n_u), (t, n_t)]
+    mu = (y + y.mean()) / 2.0
+    eta = np.log(mu)
+    b = 0.0
+    eta_old = eta
+    converged = False
+    Xt = None
+    for _ in range(max_iter):
+        w = mu / (1.0 + nb_alpha * mu)
+        z = eta + (y - mu) / mu
+        Xt = _map_demean(np.column_stack([z, d]), fes, w, tol=1e-13)
+        zt, dt = Xt[:, 0], Xt[:, 1]
+        b = float(np.sum(w * dt * zt) / np.sum(w * dt * dt))
+        eta = z - (zt - dt * b)
+        change = float(np.max(np.abs(eta - eta_old)))
+        eta_old = eta
+        mu = np.exp(eta)
+        if change < tol:
+            converged = True
+            break
+    # observed Hessian (what statsmodels' robust covariance uses; equal to the expected one
+    # for the canonical Poisson link): weights mu (1 + a y) / (1 + a mu)^2
+    w = mu * (1.0 + nb_alpha * y) / (1.0 + nb_alpha * mu) ** 2
+    dt = _map_demean(d[:, None], fes, w, tol=1e-13)[:, 0]
+    bread = np.sum(w * dt * dt)
+    score = np.bincount(groups, weights=dt * (y - mu) / (1.0 + nb_alpha * mu))
+    n, n_g = len(y), len(score)
+    factor = n_g / (n_g - 1) * (n - 1) / (n - k)
+    se = float(np.sqrt(factor * np.sum(score**2)) / bread)
+    return b, se, mu, converged
+
+
 def count_did(
     panel: pd.DataFrame,
     *,
@@ -140,14 +197,13 @@ def count_did(
     cluster: str | None = None,
     family: Literal["poisson", "negbin"] = "poisson",
     alpha: float = 0.05,
+    method: Literal["within", "dummies"] = "within",
 ) -> CountDidResult:
     """Poisson or negative-binomial DiD with unit and period fixed effects; cluster-robust SE.
 
     ``outcome`` must be non-negative (counts, or harm in days for a Poisson pseudo-likelihood).
     Reference: Wooldridge (1999) for Poisson fixed effects; Cameron & Trivedi (2013), ch. 3, 9.
     """
-    import statsmodels.api as sm
-
     check_columns(
         panel,
         {"outcome": outcome, "unit": unit, "time": time, "treated": treated, "cluster": cluster},
@@ -159,7 +215,8 @@ def count_did(
         raise InputError(f"outcome {outcome!r} must be non-negative numbers", file="panel")
     d = _indicator(panel[treated], treated)
     u_all, _ = pd.factorize(panel[unit], sort=True)
-    keep = (np.bincount(u_all, weights=y) > 0)[u_all]
+    t_all, _ = pd.factorize(panel[time], sort=True)
+    keep = (np.bincount(u_all, weights=y) > 0)[u_all] & (np.bincount(t_all, weights=y) > 0)[t_all]
     n_dropped = int(panel[unit].nunique() - pd.unique(u_all[keep]).size)
     sub = panel.loc[keep]
     y, d = y[keep], d[keep]
@@ -167,24 +224,22 @@ def count_did(
         raise InputError(f"treated column {treated!r} has no variation among non-zero units")
     u, uu = pd.factorize(sub[unit], sort=True)
     t, tt = pd.factorize(sub[time], sort=True)
-    X = np.column_stack([d, np.ones(len(y)), _dummies(u, len(uu)), _dummies(t, len(tt))])
     groups = pd.factorize(sub[cluster or unit], sort=True)[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pois = sm.GLM(y, X, family=sm.families.Poisson()).fit(
-            cov_type="cluster", cov_kwds={"groups": groups}
-        )
-        res, disp = pois, None
-        if family == "negbin":
-            mu = pois.mu
-            aux = ((y - mu) ** 2 - y) / mu
-            disp = float(max(np.sum(aux * mu) / np.sum(mu * mu), 1e-8))  # OLS through origin
-            res = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=disp)).fit(
-                cov_type="cluster", cov_kwds={"groups": groups}
-            )
-    b, se = float(res.params[0]), float(res.bse[0])
+    n_g = int(groups.max() + 1)
+    k = len(uu) + len(tt)  # d, intercept, (units - 1) and (periods - 1) dummies
+    if method == "dummies":
+        b, se, mu, converged = _glm_dummies(y, d, u, len(uu), t, len(tt), groups, 0.0)
+    else:
+        b, se, mu, converged = _glm_within(y, d, u, len(uu), t, len(tt), groups, 0.0, k)
+    disp = None
+    if family == "negbin":
+        aux = ((y - mu) ** 2 - y) / mu
+        disp = float(max(np.sum(aux * mu) / np.sum(mu * mu), 1e-8))  # OLS through origin
+        if method == "dummies":
+            b, se, mu, converged = _glm_dummies(y, d, u, len(uu), t, len(tt), groups, disp)
+        else:
+            b, se, mu, converged = _glm_within(y, d, u, len(uu), t, len(tt), groups, disp, k)
     p = float(2 * stats.norm.sf(abs(b / se))) if se > 0 else float("nan")
-    converged = bool(getattr(res, "converged", True))
     return CountDidResult(
         outcome=outcome,
         family=family,
@@ -194,7 +249,7 @@ def count_did(
         alpha=alpha,
         n_obs=len(y),
         n_units=len(uu),
-        n_clusters=int(groups.max() + 1),
+        n_clusters=n_g,
         n_units_dropped_all_zero=n_dropped,
         dispersion=disp,
         converged=converged,

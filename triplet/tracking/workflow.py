@@ -438,11 +438,13 @@ def track_trial(
     progress: bool = True,
     console=None,
     set_analysed: bool = True,
+    bayes: bool = True,
 ) -> TrackReport:
     """Analyse trial ``trial_id`` of ``registry`` as registered (see the module docstring).
 
     ``draws`` overrides ``analysis.randomisation_draws`` (for tests and quick looks; the
-    override is recorded in the results).
+    override is recorded in the results). ``bayes=False`` skips the Bayesian model (recorded
+    in the notes).
     """
     import matplotlib
 
@@ -600,8 +602,11 @@ def track_trial(
         # Bayesian
         bayesian = None
         if any(e in BAYESIAN for e in estimators):
-            prog.step("Bayesian model")
-            bayesian = _bayesian(tp, tf, results_dir, notes)
+            if bayes:
+                prog.step("Bayesian model (MCMC)")
+                bayesian = _bayesian(tp, tf, results_dir, notes)
+            else:
+                notes.append("the Bayesian model named in the plan was skipped (--no-bayes)")
         prog.done()
 
     primary = next((a for a in analyses if a["role"] == "primary"), None)
