@@ -232,6 +232,8 @@ def test_board_config_file(tmp_path):
 def test_to_dict_is_json_ready(entries):
     d = render_board(entries, registry_name="X").to_dict()
     json.dumps(d, allow_nan=False)
+    cctv = next(t for t in d["trials"] if t["id"] == "cctv-matched")
+    assert cctv["n_treatment"] == "<10" and cctv["n_control"] == "<10"
     assert d["trials"][0]["id"] == "hotspot-patrol"
 
 

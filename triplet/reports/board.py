@@ -179,10 +179,16 @@ class Board:
         return self.forest.figure
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready rows; unit counts suppressed below the threshold as on the page."""
+
         def clean(df: pd.DataFrame) -> list[dict[str, Any]]:
             return df.astype(object).where(df.notna(), None).to_dict("records")
 
-        return {"trials": clean(self.rows), "pooled": clean(self.pooled)}
+        trials = clean(self.rows)
+        for t in trials:  # the same disclosure control as the page: small counts suppressed
+            for k in ("n_treatment", "n_control", "n_analysed"):
+                t[k] = format_count(t.get(k), t.get("threshold") or DEFAULT_THRESHOLD)
+        return {"trials": trials, "pooled": clean(self.pooled)}
 
 
 def _pooled(entries: list[BoardTrial], *, bayesian: bool = True) -> tuple[pd.DataFrame, str | None]:
