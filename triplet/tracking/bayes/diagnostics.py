@@ -16,7 +16,7 @@ and no estimate is shown.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -76,6 +76,7 @@ class Diagnostics:
     rhat_max_all: float = math.nan
     attempts: int = 1
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    retried_because: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def ok(self) -> bool:
@@ -84,6 +85,7 @@ class Diagnostics:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["reasons"] = list(self.reasons)
+        d["retried_because"] = list(self.retried_because)
         for k in ("rhat_max", "rhat_max_all", "ess_bulk_min", "ess_tail_min"):
             v = d[k]
             d[k] = None if v is None or not math.isfinite(v) else float(v)
@@ -170,6 +172,7 @@ def sample_with_retry(model, settings: SamplerSettings, *, derive=None,
     monitored = [v.name for v in model.free_RVs if v.ndim == 0] + list(derived)
     compiled = nutpie.compile_pymc_model(model)
     s = settings
+    first: tuple[str, ...] = ()
     for attempt in (1, 2):
         try:
             idata = _sample(compiled, s, progress)
@@ -180,14 +183,16 @@ def sample_with_retry(model, settings: SamplerSettings, *, derive=None,
                 n_draws=0, worst="", attempts=attempt, reasons=(f"sampler stopped: {first}",))
             if attempt == 2:
                 break
-            s = s.stricter()
+            first, s = diag.reasons, s.stricter()
             continue
         if derive is not None:
             idata = derive(idata)
         diag = diagnose(idata, all_vars, monitored, thresholds, attempts=attempt)
         if diag.ok or attempt == 2:
             break
-        s = s.stricter()
+        first, s = diag.reasons, s.stricter()
+    if first:
+        diag = replace(diag, retried_because=first)
     return idata, diag, s
 
 
