@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_panel(
@@ -42,3 +48,23 @@ def make_panel(
 @pytest.fixture
 def panel() -> pd.DataFrame:
     return make_panel(effect=-1.5)
+
+
+@pytest.fixture(scope="module")
+def assigned_registry(tmp_path_factory) -> Path:
+    """A temporary copy of the registry with hotspot-patrol and offender-focus assigned."""
+    from triplet.testing.workflow import assign_trial
+
+    root = tmp_path_factory.mktemp("registry")
+    shutil.copy(REPO / "registry.yaml", root / "registry.yaml")
+    shutil.copytree(
+        REPO / "trials",
+        root / "trials",
+        ignore=shutil.ignore_patterns("assignment.csv", "lock.json", "design", "results"),
+    )
+    for trial in (root / "trials").glob("*/trial.yaml"):
+        text = re.sub(r"(?m)^status:.*$", "status: registered", trial.read_text())
+        trial.write_text(text)
+    for tid in ("hotspot-patrol", "offender-focus"):
+        assign_trial(root / "registry.yaml", tid)
+    return root / "registry.yaml"

@@ -31,32 +31,63 @@ from triplet.tracking.bayes.harm_model import build_harm_model, harm_log_ratio
 from triplet.tracking.bayes.model import build_count_model
 from triplet.tracking.bayes.simulate import simulate_panel
 
-CONTRACT_KEYS = {"status", "model", "outcome", "percent_change", "hdi89_low", "hdi89_high",
-                 "ci95_low", "ci95_high", "p_reduction", "p_reduction_mei", "rope",
-                 "diagnostics", "posterior"}
-ESTIMATE_KEYS = {"percent_change", "hdi89_low", "hdi89_high", "ci95_low", "ci95_high",
-                 "p_reduction", "p_reduction_mei", "rope", "rate_ratio"}
+CONTRACT_KEYS = {
+    "status",
+    "model",
+    "outcome",
+    "percent_change",
+    "hdi89_low",
+    "hdi89_high",
+    "ci95_low",
+    "ci95_high",
+    "p_reduction",
+    "p_reduction_mei",
+    "rope",
+    "diagnostics",
+    "posterior",
+}
+ESTIMATE_KEYS = {
+    "percent_change",
+    "hdi89_low",
+    "hdi89_high",
+    "ci95_low",
+    "ci95_high",
+    "p_reduction",
+    "p_reduction_mei",
+    "rope",
+    "rate_ratio",
+}
 
 
 def make_trial(estimator: str = "bayesian_count", measure: str = "count", seed: int = 7) -> Trial:
-    return Trial.model_validate({
-        "id": "bayes-test", "title": "Bayes test", "status": "draft",
-        "owner": {"name": "A", "agency": "B"},
-        "intervention": {"type": "hot_spot_micro_patrol", "description": "patrols"},
-        "hypotheses": {"primary": "fewer crimes"},
-        "units": {"kind": "place", "level": "lsoa", "source": "test"},
-        "outcomes": {"primary": {"name": "crimes", "measure": measure}},
-        "design": {"method": "complete", "seed": seed},
-        "periods": {"baseline": {"start": "2023-01", "end": "2023-08"},
-                    "treatment": {"start": "2023-09", "end": "2023-12"}},
-        "analysis": {"primary": "twfe_did", "secondary": [estimator],
-                     "minimum_effect": {"reduction": 0.1, "rope": 0.05}},
-        "data_sources": [{"name": "r", "kind": "records", "uri": "example://borough"}],
-        "data_protection": {"note": "synthetic"},
-    })
+    return Trial.model_validate(
+        {
+            "id": "bayes-test",
+            "title": "Bayes test",
+            "status": "draft",
+            "owner": {"name": "A", "agency": "B"},
+            "intervention": {"type": "hot_spot_micro_patrol", "description": "patrols"},
+            "hypotheses": {"primary": "fewer crimes"},
+            "units": {"kind": "place", "level": "lsoa", "source": "test"},
+            "outcomes": {"primary": {"name": "crimes", "measure": measure}},
+            "design": {"method": "complete", "seed": seed},
+            "periods": {
+                "baseline": {"start": "2023-01", "end": "2023-08"},
+                "treatment": {"start": "2023-09", "end": "2023-12"},
+            },
+            "analysis": {
+                "primary": "twfe_did",
+                "secondary": [estimator],
+                "minimum_effect": {"reduction": 0.1, "rope": 0.05},
+            },
+            "data_sources": [{"name": "r", "kind": "records", "uri": "example://borough"}],
+            "data_protection": {"note": "synthetic"},
+        }
+    )
 
 
 # ---------------------------------------------------------------- panel checks (fast)
+
 
 def test_panel_arrays_shapes_and_indicator():
     p = simulate_panel(10, 6, treatment_start=4, seed=2)
@@ -94,12 +125,14 @@ def test_panel_arrays_reports_bad_input(change, message):
 
 # ---------------------------------------------------------------- likelihoods vs scipy (fast)
 
+
 def _values_at_random_point(model, names, seed):
     """Model variables at a random point of the unconstrained space."""
     rng = np.random.default_rng(seed)
     point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in model.initial_point().items()}
-    fn = model.compile_fn([model[n] for n in names], inputs=model.value_vars,
-                          on_unused_input="ignore")
+    fn = model.compile_fn(
+        [model[n] for n in names], inputs=model.value_vars, on_unused_input="ignore"
+    )
     return dict(zip(names, fn(point), strict=True))
 
 
@@ -124,16 +157,26 @@ def test_harm_likelihood_equals_scipy_and_ratio_is_one_without_effects():
     p = simulate_panel(12, 8, seed=5)
     arr = panel_arrays(p, outcome="harm")
     model = build_harm_model(arr, priors=Priors())
-    names = ["loglik", "any_unit_effect", "any_period", "any_beta", "size_unit_effect",
-             "size_period", "size_beta", "size_sigma"]
+    names = [
+        "loglik",
+        "any_unit_effect",
+        "any_period",
+        "any_beta",
+        "size_unit_effect",
+        "size_period",
+        "size_beta",
+        "size_sigma",
+    ]
     v = _values_at_random_point(model, names, 2)
     dc = arr.d - arr.dbar[:, None]
     eta = v["any_unit_effect"][:, None] + v["any_period"][None, :] + v["any_beta"] * dc
     mu = v["size_unit_effect"][:, None] + v["size_period"][None, :] + v["size_beta"] * dc
     pos = arr.mask & (arr.y > 0)
     z = pos[arr.mask].astype(float)
-    expected = (stats.bernoulli.logpmf(z, 1 / (1 + np.exp(-eta[arr.mask]))).sum()
-                + stats.lognorm.logpdf(arr.y[pos], s=v["size_sigma"], scale=np.exp(mu[pos])).sum())
+    expected = (
+        stats.bernoulli.logpmf(z, 1 / (1 + np.exp(-eta[arr.mask]))).sum()
+        + stats.lognorm.logpdf(arr.y[pos], s=v["size_sigma"], scale=np.exp(mu[pos])).sum()
+    )
     np.testing.assert_allclose(v["loglik"], expected, rtol=1e-10)
     # harm ratio: 1 when both effects are 0; exp(size_beta) when only the size part moves
     draws = {k: np.asarray(val)[None, ...] for k, val in v.items()}
@@ -144,6 +187,7 @@ def test_harm_likelihood_equals_scipy_and_ratio_is_one_without_effects():
 
 
 # ---------------------------------------------------------------- summaries and checks (fast)
+
 
 def test_predictive_checks_known_answer():
     obs = np.array([0.0, 0.0, 1.0, 3.0])
@@ -181,12 +225,12 @@ def _tree(posterior: dict, diverging: np.ndarray):
 def test_diagnose_passes_mixed_chains_and_flags_stuck_or_divergent_ones():
     rng = np.random.default_rng(3)
     good = {"beta": rng.normal(size=(2, 1000)), "unit": rng.normal(size=(2, 1000, 5))}
-    ok = diagnose(_tree(good, np.zeros((2, 1000), bool)), ["beta", "unit"], ["beta"],
-                  Thresholds())
+    ok = diagnose(_tree(good, np.zeros((2, 1000), bool)), ["beta", "unit"], ["beta"], Thresholds())
     assert ok.ok and ok.rhat_max < 1.01 and ok.ess_bulk_min > 400
     stuck = {**good, "beta": good["beta"] + np.array([[0.0], [3.0]])}
-    bad = diagnose(_tree(stuck, np.zeros((2, 1000), bool)), ["beta", "unit"], ["beta"],
-                   Thresholds())
+    bad = diagnose(
+        _tree(stuck, np.zeros((2, 1000), bool)), ["beta", "unit"], ["beta"], Thresholds()
+    )
     assert not bad.ok and any("R-hat" in r for r in bad.reasons)
     div = np.zeros((2, 1000), bool)
     div[0, 10] = True
@@ -195,8 +239,12 @@ def test_diagnose_passes_mixed_chains_and_flags_stuck_or_divergent_ones():
     # a unit effect stuck in one chain fails the all-parameter tier (R-hat 1.05)
     unit = good["unit"].copy()
     unit[1, :, 2] += 3.0
-    u = diagnose(_tree({**good, "unit": unit}, np.zeros((2, 1000), bool)), ["beta", "unit"],
-                 ["beta"], Thresholds())
+    u = diagnose(
+        _tree({**good, "unit": unit}, np.zeros((2, 1000), bool)),
+        ["beta", "unit"],
+        ["beta"],
+        Thresholds(),
+    )
     assert not u.ok and u.rhat_max < 1.01 and u.rhat_max_all > 1.05
 
 
@@ -207,6 +255,7 @@ def test_ess_threshold_scales_with_draws():
 
 
 # ---------------------------------------------------------------- real sampling (small)
+
 
 def test_fit_effect_end_to_end_small(tmp_path):
     """One real nutpie fit on a small panel: estimate, checks, contract, save round trip."""
@@ -238,8 +287,11 @@ def test_fit_effect_end_to_end_small(tmp_path):
     assert ax.get_xlabel() == "change in count (%)"
 
 
-WILD = Priors(effect=Prior(mu=0.0, sigma=1e4), unit_sd=Prior(mu=0.0, sigma=1e4),
-              period_sd=Prior(mu=0.0, sigma=1e4))
+WILD = Priors(
+    effect=Prior(mu=0.0, sigma=1e4),
+    unit_sd=Prior(mu=0.0, sigma=1e4),
+    period_sd=Prior(mu=0.0, sigma=1e4),
+)
 
 
 @pytest.mark.parametrize(
@@ -251,8 +303,17 @@ WILD = Priors(effect=Prior(mu=0.0, sigma=1e4), unit_sd=Prior(mu=0.0, sigma=1e4),
 )
 def test_pathological_fit_is_reported_failed_with_no_estimates(priors, tune, reason):
     panel = simulate_panel(20, 8, seed=12)
-    eff = fit_count_model(panel, priors=priors, draws=40, tune=tune, chains=2, seed=1,
-                          progress=False, checks=False, minimum_effect=MinimumEffect(reduction=0.1))
+    eff = fit_count_model(
+        panel,
+        priors=priors,
+        draws=40,
+        tune=tune,
+        chains=2,
+        seed=1,
+        progress=False,
+        checks=False,
+        minimum_effect=MinimumEffect(reduction=0.1),
+    )
     assert eff.status == "failed" and reason in eff.reason
     assert eff.diagnostics.attempts == 2 and "after 2 attempts" in eff.reason
     assert eff.percent_change is None and eff.p_reduction is None
@@ -273,8 +334,9 @@ def test_pathological_fit_is_reported_failed_with_no_estimates(priors, tune, rea
         ("bayesian_harm", "count", None, ("harm", None)),  # the plan's only Bayesian model
     ],
 )
-def test_fit_effect_takes_model_priors_and_seed_from_the_trial(monkeypatch, estimator, measure,
-                                                               outcome, expected):
+def test_fit_effect_takes_model_priors_and_seed_from_the_trial(
+    monkeypatch, estimator, measure, outcome, expected
+):
     import triplet.tracking.bayes.effect as effect_module
 
     calls = []
@@ -283,6 +345,7 @@ def test_fit_effect_takes_model_priors_and_seed_from_the_trial(monkeypatch, esti
         def f(panel, **kw):
             calls.append((kind, kw))
             return "fitted"
+
         return f
 
     monkeypatch.setattr(effect_module, "fit_count_model", fake("count"))

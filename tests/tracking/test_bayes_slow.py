@@ -17,8 +17,14 @@ pytestmark = pytest.mark.slow
 
 def test_count_model_recovers_injected_effect_with_blocks():
     panel = simulate_panel(100, 24, rate_ratio=0.75, n_blocks=5, seed=21)
-    eff = fit_count_model(panel, draws=1000, tune=1000, seed=3, progress=False,
-                          minimum_effect=MinimumEffect(reduction=0.1))
+    eff = fit_count_model(
+        panel,
+        draws=1000,
+        tune=1000,
+        seed=3,
+        progress=False,
+        minimum_effect=MinimumEffect(reduction=0.1),
+    )
     assert eff.ok, eff.reason
     assert "block_z" in eff.idata["posterior"].to_dataset().data_vars
     assert eff.ci95_low < -25 < eff.ci95_high
@@ -44,12 +50,15 @@ def test_poisson_model_agrees_with_fixed_effects_glm_on_a_large_trial():
     import statsmodels.formula.api as smf
 
     panel = simulate_panel(200, 24, rate_ratio=0.85, alpha=None, mean_count=4.0, seed=23)
-    glm = smf.glm("count ~ d + C(unit) + C(month)",
-                  data=panel.assign(month=panel["month"].astype(str)),
-                  family=sm.families.Poisson()).fit()
+    glm = smf.glm(
+        "count ~ d + C(unit) + C(month)",
+        data=panel.assign(month=panel["month"].astype(str)),
+        family=sm.families.Poisson(),
+    ).fit()
     b, se = float(glm.params["d"]), float(glm.bse["d"])
-    eff = fit_count_model(panel, family="poisson", draws=1000, tune=1000, seed=5,
-                          progress=False, checks=False)
+    eff = fit_count_model(
+        panel, family="poisson", draws=1000, tune=1000, seed=5, progress=False, checks=False
+    )
     assert eff.ok, eff.reason
     draws = eff.log_ratio_draws
     # partial pooling of unit and month effects vs fixed effects: different estimators, which

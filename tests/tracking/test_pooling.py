@@ -25,8 +25,9 @@ Z = stats.norm.ppf(0.975)
 
 
 def frame(y, se, kind="cctv"):
-    return pd.DataFrame({"trial": [f"t{i}" for i in range(len(y))], "intervention": kind,
-                         "log_effect": y, "se": se})
+    return pd.DataFrame(
+        {"trial": [f"t{i}" for i in range(len(y))], "intervention": kind, "log_effect": y, "se": se}
+    )
 
 
 def dersimonian_laird(y, se):
@@ -69,8 +70,10 @@ def test_less_spread_than_chance_gives_tau_zero_and_the_fixed_effect_pool(method
 
 
 def _results(trial, pct, lo, hi):
-    return {"trial": trial, "primary": {"percent_change": pct, "percent_ci_low": lo,
-                                        "percent_ci_high": hi}}
+    return {
+        "trial": trial,
+        "primary": {"percent_change": pct, "percent_ci_low": lo, "percent_ci_high": hi},
+    }
 
 
 @settings(max_examples=40, deadline=None)
@@ -91,9 +94,11 @@ def test_effects_from_results_reports_what_is_missing():
     failed = {"trial": "z", "bayesian": {"status": "failed", "reason": "R-hat"}}
     with pytest.raises(InputError, match="Bayesian fit failed"):
         effects_from_results([failed], source="bayesian")
-    ok = {"trial": "b", "intervention": "cctv",
-          "bayesian": {"status": "ok", "percent_change": -20.0, "ci95_low": -30.0,
-                       "ci95_high": -8.0}}
+    ok = {
+        "trial": "b",
+        "intervention": "cctv",
+        "bayesian": {"status": "ok", "percent_change": -20.0, "ci95_low": -30.0, "ci95_high": -8.0},
+    }
     e = effects_from_results([ok], source="bayesian")
     assert e.loc[0, "log_effect"] == pytest.approx(math.log(0.8))
     assert e.loc[0, "intervention"] == "cctv"
@@ -117,8 +122,12 @@ def test_pool_needs_two_trials_of_one_type():
 def test_bayesian_pool_agrees_with_random_effects_and_serialises():
     """Real nutpie fit of the normal-normal model on five consistent trials."""
     y, se = [-0.25, -0.15, -0.3, -0.2, -0.1], [0.08, 0.1, 0.12, 0.09, 0.15]
-    res = [_results(f"t{i}", 100 * math.expm1(v), 100 * math.expm1(v - Z * s),
-                    100 * math.expm1(v + Z * s)) for i, (v, s) in enumerate(zip(y, se, strict=True))]
+    res = [
+        _results(
+            f"t{i}", 100 * math.expm1(v), 100 * math.expm1(v - Z * s), 100 * math.expm1(v + Z * s)
+        )
+        for i, (v, s) in enumerate(zip(y, se, strict=True))
+    ]
     pooled = pool_results(res, draws=1000, tune=1000, seed=5)
     b, f = pooled.bayesian, pooled.frequentist
     assert b["status"] == "ok", b.get("reason")
@@ -127,7 +136,8 @@ def test_bayesian_pool_agrees_with_random_effects_and_serialises():
     assert b["p_reduction"] > 0.99
     # tau is uncertain with 5 trials: the Bayesian interval is not narrower than DL's
     assert b["percent_ci_high"] - b["percent_ci_low"] >= 0.9 * (
-        f["percent_ci_high"] - f["percent_ci_low"])
+        f["percent_ci_high"] - f["percent_ci_low"]
+    )
     assert b["percent_pi_low"] < b["percent_ci_low"] < b["percent_ci_high"] < b["percent_pi_high"]
     d = pooled.to_dict()
     json.dumps(d, allow_nan=False)
