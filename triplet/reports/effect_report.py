@@ -298,9 +298,10 @@ def flow_figure(ctx: ReportContext) -> Figure | None:
     box(7.4, 3.6, f"Control\nn = {n('control')}")
     arrow(5, 5.3, 2.6, 4.2)
     arrow(5, 5.3, 7.4, 4.2)
-    box(5, 1.0, f"Analysed\nn = {n('analysed')}")
-    arrow(2.6, 3.0, 4.6, 1.6)
-    arrow(7.4, 3.0, 5.4, 1.6)
+    if "analysed" in table:  # not before the trial is analysed
+        box(5, 1.0, f"Analysed\nn = {n('analysed')}")
+        arrow(2.6, 3.0, 4.6, 1.6)
+        arrow(7.4, 3.0, 5.4, 1.6)
     fig.tight_layout()
     return fig
 
