@@ -188,7 +188,7 @@ def test_identifiers_in_unshown_results_never_reach_the_page(entries, make_trial
 @pytest.mark.parametrize("where", ["title", "description"])
 def test_writer_refuses_when_an_identifier_would_be_shown(entries, make_trial, results_dict, where):
     raw = "OFF-77812"
-    base = make_trial("offender-focus", kind="person", intervention="offender_focused")
+    base = make_trial("offender-focus", kind="person", intervention="other")  # desc. shown
     if where == "title":
         trial = base.model_copy(update={"title": f"Focused deterrence for {raw}"})
     else:
@@ -210,10 +210,20 @@ def test_pseudonym_pattern_refused_without_an_identifier_list(entries, make_tria
 
 
 def test_plain_question(make_trial):
-    q = plain_question(make_trial())
-    assert q == (
-        "Does fifteen-minute foot patrols three times a day reduce crime harm in the "
-        "LSOAs that get it?"
+    assert plain_question(make_trial()) == (
+        "Does hot-spot micro-patrolling reduce crime harm in the LSOAs that get it?"
+    )
+    person = make_trial(kind="person", intervention="offender_focused")
+    assert plain_question(person) == (
+        "Does offender-focused management reduce crime harm among the offenders who get it?"
+    )
+    other = make_trial(intervention="other")
+    iv = other.intervention.model_copy(
+        update={"description": "SYNTHETIC example. Street lighting upgrades. Other text."}
+    )
+    other = other.model_copy(update={"intervention": iv})
+    assert plain_question(other) == (
+        "Does street lighting upgrades reduce crime harm in the LSOAs that get it?"
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -127,20 +128,43 @@ def _first_sentence(text: str, limit: int = 140) -> str:
     return s if len(s) <= limit else s[: limit - 1].rstrip() + "..."
 
 
+#: What each intervention type is called in a plain question ("Does ... reduce ...?").
+INTERVENTION_WORDS = {
+    InterventionType.hot_spot_micro_patrol: "hot-spot micro-patrolling",
+    InterventionType.problem_oriented_policing: "problem-oriented policing",
+    InterventionType.cctv: "CCTV",
+    InterventionType.offender_focused: "offender-focused management",
+    InterventionType.victim_focused: "victim-focused support",
+    InterventionType.community_engagement: "community engagement",
+}
+
+
 def plain_question(trial: Trial) -> str:
-    """The trial's question in plain words, built from its registration."""
+    """The trial's question in plain words, built from its registration.
+
+    E.g. "Does hot-spot micro-patrolling reduce crime harm in the LSOAs that get it?"; for the
+    ``other`` intervention type the first sentence of the description names the intervention.
+    """
     out = trial.outcomes.primary
     what = "crime harm" if out.measure == "harm" else "the number of crimes"
     if out.crime_types != "all":
-        kinds = ", ".join(out.crime_types)
-        what += f" ({kinds.lower()})"
+        what += f" ({', '.join(out.crime_types).lower()})"
     level = trial.units.level.replace("_", " ")
     if level.lower() in ACRONYM_LEVELS:
         level = level.upper()
     plural = level if level.endswith(("s", "S")) else level + "s"
-    desc = _first_sentence(trial.intervention.description)
-    desc = desc[0].lower() + desc[1:] if desc[:2] != desc[:2].upper() else desc
-    return f"Does {desc} reduce {what} in the {plural} that get it?"
+    where = (
+        f"among the {plural} who get it"
+        if trial.units.kind is UnitKind.person
+        else f"in the {plural} that get it"
+    )
+    words = INTERVENTION_WORDS.get(trial.intervention.type)
+    if words is None:
+        desc = re.sub(r"^\s*SYNTHETIC( example)?[.:]?\s*", "", trial.intervention.description)
+        words = _first_sentence(desc) or trial.intervention.type.label.lower()
+        if words[:2] != words[:2].upper():
+            words = words[0].lower() + words[1:]
+    return f"Does {words} reduce {what} {where}?"
 
 
 def short_label(title: str, width: int = 34, lines: int = 2) -> str:
