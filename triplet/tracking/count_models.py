@@ -142,7 +142,7 @@ def _glm_dummies(y, d, u, n_u, t, n_t, groups, nb_alpha):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = sm.GLM(y, X, family=fam).fit(
-            cov_type="cluster", cov_kwds={"groups": groups}, tol=1e-13, maxiter=500
+            cov_type="cluster", cov_kwds={"groups": groups}, tol=1e-11, maxiter=300
         )
     return float(res.params[0]), float(res.bse[0]), res.mu, bool(res.converged)
 
