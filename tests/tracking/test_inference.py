@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from triplet.errors import InputError
@@ -98,3 +100,18 @@ def test_shapes_checked():
         randomisation_inference(
             np.zeros(3), np.zeros(3), np.array([1, 0, 0], bool), np.zeros((5, 4), bool)
         )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(2, 7), min_size=1, max_size=5),
+    seed=st.integers(0, 2**32),
+    data=st.data(),
+)
+def test_permute_within_preserves_stratum_counts(sizes, seed, data):
+    strata = np.repeat(np.arange(len(sizes)), sizes)
+    obs = np.array([data.draw(st.booleans()) for _ in range(len(strata))], dtype=bool)
+    Z = permute_within(obs, strata, None, 50, seed=seed)
+    for s in range(len(sizes)):
+        sel = strata == s
+        assert (Z[:, sel].sum(axis=1) == obs[sel].sum()).all()
