@@ -21,7 +21,8 @@ V = VerdictLabel
 @pytest.mark.parametrize("status", ["draft", "registered", "assigned", "in_field"])
 def test_running_trials_are_too_early_even_with_interim_results(status, make_trial, results_dict):
     trial = make_trial(status=status)
-    assert decide(trial, results_dict(pct=-40, lo=-50, hi=-30)).label is V.too_early
+    v = decide(trial, results_dict(pct=-40, lo=-50, hi=-30))
+    assert v.label is V.too_early and v.reason.startswith("the trial is ")
 
 
 def test_no_results_or_no_interval_is_too_early(make_trial, results_dict):
@@ -36,6 +37,7 @@ def test_randomised_reduction_works(make_trial, results_dict):
     v = decide(make_trial(method="complete"), results_dict(lo=-30, hi=-5, p_reduction=0.9))
     assert v.label is V.works and v.sms == 5
     assert v.rule == dict(RULES)[V.works]
+    assert v.reason == "the interval lies wholly below 0, and the design is SMS level 5"
 
 
 def test_interval_touching_zero_is_not_a_reduction(make_trial, results_dict):
@@ -54,6 +56,7 @@ def test_bayesian_probability_of_increase_is_harmful_even_if_interval_spans_zero
 ):
     r = results_dict(pct=8, lo=-1, hi=18, p_reduction=0.05)
     assert decide(make_trial(), r).label is V.harmful
+    assert decide(make_trial(), r).reason == "P(reduction) is at most 0.05"
     r = results_dict(pct=8, lo=-1, hi=18, p_reduction=0.06)
     assert decide(make_trial(), r).label is V.no_effect
 
@@ -91,6 +94,7 @@ def test_matched_control_reduction_is_works_or_promising_by_units_per_arm(make_t
     few = results_dict(lo=-30, hi=-5, n_treatment=MULTIPLE_UNITS - 1, n_control=20)
     many = results_dict(lo=-30, hi=-5, n_treatment=MULTIPLE_UNITS, n_control=MULTIPLE_UNITS)
     assert decide(trial, few).label is V.promising and decide(trial, few).sms == 3
+    assert decide(trial, few).reason.endswith("but the design is only SMS level 3")
     assert decide(trial, many).label is V.works and decide(trial, many).sms == 4
 
 

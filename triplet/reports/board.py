@@ -312,6 +312,7 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         "verdict": v.label.value,
         "verdict_class": v.css_class,
         "rule": v.rule,
+        "reason": v.reason,
         "n_treatment": _get(r, "n_units.treatment"),
         "n_control": _get(r, "n_units.control"),
         "n_analysed": _get(r, "n_units.analysed"),

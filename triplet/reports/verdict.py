@@ -152,6 +152,7 @@ class Verdict:
     rule: str
     sms: int
     p_reduction: float | None
+    reason: str = ""
 
     @property
     def css_class(self) -> str:
@@ -161,6 +162,7 @@ class Verdict:
         return {
             "label": self.label.value,
             "rule": self.rule,
+            "reason": self.reason,
             "sms": self.sms,
             "p_reduction": self.p_reduction,
         }
@@ -174,6 +176,14 @@ def _num(x: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(v) else v
+
+
+_NOT_FINISHED = {
+    Status.draft: "not yet registered",
+    Status.registered: "registered but not started",
+    Status.assigned: "assigned but not started",
+    Status.in_field: "still running in the field",
+}
 
 
 def bayesian_p_reduction(results: dict[str, Any] | None) -> float | None:
@@ -200,18 +210,38 @@ def decide(trial: Trial, results: dict[str, Any] | None) -> Verdict:
     est = _num(primary.get("percent_change"))
     lo, hi = _num(primary.get("percent_ci_low")), _num(primary.get("percent_ci_high"))
 
-    def make(label: VerdictLabel) -> Verdict:
-        return Verdict(label=label, rule=rules[label], sms=sms, p_reduction=p_red)
+    def make(label: VerdictLabel, reason: str) -> Verdict:
+        return Verdict(label=label, rule=rules[label], sms=sms, p_reduction=p_red, reason=reason)
 
-    running = trial.status.order < Status.completed.order
-    if running or results is None or est is None or lo is None or hi is None:
-        return make(VerdictLabel.too_early)
-    if lo > 0 or (p_red is not None and p_red <= 1 - P_STRONG):
-        return make(VerdictLabel.harmful)
+    if trial.status.order < Status.completed.order:
+        return make(VerdictLabel.too_early, f"the trial is {_NOT_FINISHED[trial.status]}")
+    if results is None:
+        return make(VerdictLabel.too_early, "no results yet")
+    if est is None or lo is None or hi is None:
+        return make(VerdictLabel.too_early, "the results have no primary estimate with an interval")
+    if lo > 0:
+        return make(VerdictLabel.harmful, "the interval lies wholly above 0")
+    if p_red is not None and p_red <= 1 - P_STRONG:
+        return make(VerdictLabel.harmful, f"P(reduction) is at most {1 - P_STRONG:.2f}")
     bayesian_primary = primary.get("estimator") in BAYESIAN_ESTIMATORS
-    shown = hi < 0 or (bayesian_primary and p_red is not None and p_red >= P_STRONG)
-    if shown and sms >= 4:
-        return make(VerdictLabel.works)
-    if shown or (est < 0 and p_red is not None and p_red >= P_PROBABLE):
-        return make(VerdictLabel.promising)
-    return make(VerdictLabel.no_effect)
+    by_interval = hi < 0
+    by_posterior = bayesian_primary and p_red is not None and p_red >= P_STRONG
+    if by_interval or by_posterior:
+        how = (
+            "the interval lies wholly below 0"
+            if by_interval
+            else f"the Bayesian primary analysis gives P(reduction) >= {P_STRONG:.2f}"
+        )
+        if sms >= 4:
+            return make(VerdictLabel.works, f"{how}, and the design is SMS level {sms}")
+        return make(VerdictLabel.promising, f"{how}, but the design is only SMS level {sms}")
+    if est < 0 and p_red is not None and p_red >= P_PROBABLE:
+        return make(
+            VerdictLabel.promising,
+            f"the interval includes 0, but P(reduction) is at least {P_PROBABLE:.2f}",
+        )
+    if p_red is None:
+        why = "the interval includes 0 (no Bayesian probability available)"
+    else:
+        why = f"the interval includes 0 and P(reduction) is below {P_PROBABLE:.2f}"
+    return make(VerdictLabel.no_effect, why)
