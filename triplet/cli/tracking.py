@@ -75,6 +75,8 @@ def track(
     if d:
         w = d["wdq"]
         out.print(f"Displacement: WDQ = {_fmt(w['wdq'])} ({w['interpretation']})")
+        if d.get("caution"):
+            out.print(f"[yellow]caution[/yellow] {d['caution']}")
     b = rep.results.get("bayesian")
     if b:
         out.print(f"Bayesian ({b.get('model')}): status {b.get('status')}")

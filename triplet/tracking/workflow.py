@@ -471,7 +471,11 @@ def track_trial(
     figures: dict[str, Path] = {}
     analyses: list[dict[str, Any]] = []
     n_draws = int(draws or plan.randomisation_draws)
-    if draws is not None and draws != plan.randomisation_draws:
+    if (
+        draws is not None
+        and draws != plan.randomisation_draws
+        and Estimator.randomisation_inference in estimators
+    ):
         notes.append(
             f"randomisation draws overridden: {draws} instead of the registered "
             f"{plan.randomisation_draws}"
@@ -610,16 +614,38 @@ def track_trial(
         prog.done()
 
     primary = next((a for a in analyses if a["role"] == "primary"), None)
-    if primary is None and bayesian is not None:
-        primary = {
-            **bayesian,
-            "name": "primary",
-            "estimator": primary_est.value,
-            "role": "primary",
-            "registered": True,
-        }
+    if primary is None and bayesian is not None:  # a Bayesian primary analysis
+        ok = bayesian.get("status") == "ok"
+        primary = analysis_record(
+            {
+                "percent_change": bayesian.get("percent_change") if ok else None,
+                "percent_ci_low": bayesian.get("ci95_low") if ok else None,
+                "percent_ci_high": bayesian.get("ci95_high") if ok else None,
+                "n_obs": bayesian.get("n_obs"),
+                "n_units": bayesian.get("n_units"),
+                "notes": "posterior summary; see the bayesian block"
+                if ok
+                else f"the Bayesian model failed: {bayesian.get('reason')}",
+            },
+            name="primary",
+            estimator=primary_est.value,
+            outcome=p0.name,
+            measure=measure,
+            role="primary",
+            registered=True,
+            estimand=bayesian.get("estimand"),
+        )
+        analyses.insert(0, primary)
     if primary is None:
         raise StateError(f"the primary analysis ({primary_est.value}) could not be run")
+    if displacement is not None and not (
+        primary.get("ci_high") is not None and primary["ci_high"] < 0
+    ):
+        displacement["caution"] = (
+            "the primary analysis does not show a fall in the treated units, so the WDQ's "
+            "denominator is close to noise and the ratio should not be read as displacement "
+            "or diffusion (Bowers & Johnson 2003 interpret it only after a success)"
+        )
     n_analysed = primary.get("n_units") or (
         int(primary_res.n_units) if primary_res is not None else None
     )
