@@ -47,6 +47,31 @@ def test_did_json_equals_the_function(csv, capsys):
     assert out["n_clusters"] == 4
 
 
+def test_did_block_effects(csv, capsys):
+    args = [
+        "did",
+        str(csv),
+        "--outcome",
+        "y",
+        "--unit",
+        "unit",
+        "--time",
+        "time",
+        "--treated",
+        "d",
+        "--block",
+        "block",
+        "--json",
+    ]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = did(
+        make_panel(effect=-1.5), outcome="y", unit="unit", time="time", treated="d", block="block"
+    )
+    assert out["estimate"] == pytest.approx(ref.estimate, abs=1e-12)
+    assert out["fixed_effects"] == "unit + block x time"
+
+
 def test_did_table(csv, capsys):
     assert (
         main(

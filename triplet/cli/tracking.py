@@ -95,6 +95,9 @@ def did_command(
     ),
     cluster: str | None = typer.Option(None, "--cluster", help="Cluster column (default: unit)."),
     weights: str | None = typer.Option(None, "--weights", help="Weight column (optional)."),
+    block: str | None = typer.Option(
+        None, "--block", help="Block or pair column: block x period effects replace period effects."
+    ),
     alpha: float = typer.Option(0.05, "--alpha", min=0.0001, max=0.5, help="1 - confidence."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -114,6 +117,7 @@ def did_command(
             treated=treated,
             cluster=cluster,
             weights=weights,
+            block=block,
             alpha=alpha,
         )
     except InputError as exc:  # name the user's file, not "panel"
