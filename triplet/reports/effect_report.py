@@ -88,10 +88,18 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         raise InputError(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=path) from None
 
 
-def load_context(trial_id: str, registry: str | Path = "registry.yaml") -> ReportContext:
-    """Load a trial of ``registry`` with its lock.json, assignment.csv and results.json."""
-    from triplet.registry import find_trial
+def load_context(
+    trial_id: str, registry: str | Path = "registry.yaml", trial_path: str | Path | None = None
+) -> ReportContext:
+    """Load a trial of ``registry`` (or the trial.yaml at ``trial_path``) with its lock.json,
+    assignment.csv and results.json."""
+    from triplet.registry import find_trial, load_trial
 
+    if trial_path is not None:
+        tf = load_trial(trial_path)
+        if tf.trial.id != trial_id:
+            raise InputError(f"holds trial {tf.trial.id!r}, not {trial_id!r}", file=trial_path)
+        return context_for(tf)
     return context_for(find_trial(registry, trial_id))
 
 
@@ -617,7 +625,11 @@ def build_effect_report(
         raise OverwriteError(f"{out}: already exists; use --rerun to archive it and write anew")
     nb = execute_notebook(
         notebook or NOTEBOOK,
-        parameters={"trial_id": tf.trial.id, "registry": str(reg.resolve())},
+        parameters={
+            "trial_id": tf.trial.id,
+            "registry": str(reg.resolve()),
+            "trial_path": str(Path(tf.path).resolve()),
+        },
         cwd=Path(tf.dir),
         timeout=timeout,
     )
