@@ -156,3 +156,37 @@ def test_displacement_table_labels_the_wdq_and_buffer_did(ctx):
     assert t["Treated area: before -> after"] == "617,465 -> 260,142"
     assert t["extra_note"] == "kept"
     assert "_figure" not in " ".join(t.index)
+
+
+def test_trends_figure_plots_arm_means_of_the_panel(registry_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    import triplet.tracking.panel as panel_mod
+
+    months = pd.period_range("2022-01", "2024-12", freq="M")
+    rows = []
+    for unit, arm in (("u1", "treatment"), ("u2", "treatment"), ("u3", "control")):
+        for i, m in enumerate(months):
+            rows.append(
+                {
+                    "unit": unit,
+                    "month": m,
+                    "arm": arm,
+                    "count": 1,
+                    "harm": 10.0 * i
+                    + (5 if unit == "u2" else 0)
+                    + (100 if arm == "control" else 0),
+                }
+            )
+    panel = pd.DataFrame(rows)
+    monkeypatch.setattr(panel_mod, "build_panel", lambda tf, a: panel)
+    ctx = er.load_context("offender-focus", registry_path)  # has an assignment
+    fig = er.trends_figure(ctx)
+    lines = {
+        ln.get_label(): ln
+        for ln in fig.axes[0].get_lines()
+        if ln.get_label() in ("treatment", "control")
+    }
+    np.testing.assert_allclose(lines["treatment"].get_ydata(), 10.0 * np.arange(36) + 2.5)
+    np.testing.assert_allclose(lines["control"].get_ydata(), 10.0 * np.arange(36) + 100)

@@ -35,6 +35,7 @@ __all__ = [
     "bayesian_section",
     "build_effect_report",
     "caveats",
+    "context_for",
     "deviations_table",
     "displacement_table",
     "event_study_image",
