@@ -177,7 +177,7 @@ def bayesian_pool(
         theta = pm.Deterministic("theta", mu + tau * z, dims="trial")
         pm.Normal("y", mu=theta, sigma=s, observed=y, dims="trial")
     settings = SamplerSettings(draws, tune, chains, int(seed), target_accept=0.9)
-    idata, diag, used = sample_with_retry(model, settings, progress=progress)
+    idata, diag, used = sample_with_retry(model, settings, effect=("mu", "tau"), progress=progress)
     out: dict[str, Any] = {
         "model": "normal-normal hierarchical (PyMC, nutpie)", "status": "ok" if diag.ok
         else "failed", "diagnostics": diag.to_dict(),

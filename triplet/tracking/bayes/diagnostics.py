@@ -1,14 +1,20 @@
 """Sampling with nutpie, ArviZ 1.x convergence diagnostics and the failure rule.
 
 Rule (Vehtari, Gelman, Simpson, Carpenter & Burkner 2021, *Rank-normalization, folding, and
-localization: an improved R-hat*) applied in two tiers. The **reported quantities** (the effect,
-derived effects and the scalar hyperparameters: intercepts, standard deviations, dispersion)
-need a rank-normalised split R-hat of at most 1.01 and bulk and tail effective sample sizes of at
-least 400 (scaled down in proportion when fewer than 2,000 draws are kept, e.g. in tests).
-**Every** sampled parameter, the hundreds of unit and month effects included, needs an R-hat of at
-most 1.05: with hundreds of nuisance parameters and a few thousand draws the largest R-hat
-exceeds 1.01 by chance alone, while 1.05 still catches a chain stuck elsewhere. No transition
-may diverge. A fit that fails is re-run once with stricter settings (target acceptance
+localization: an improved R-hat*), in three parts:
+
+* the **reported effect** (``beta``; for harm ``any_beta``, ``size_beta`` and the derived
+  ``log_harm_ratio``) needs bulk and tail effective sample sizes of at least 400 (scaled down in
+  proportion when fewer than 2,000 draws are kept, e.g. in tests): ESS sets the Monte Carlo
+  error of what is reported;
+* the effect and every **scalar** parameter (intercepts, standard deviations, dispersion) need a
+  rank-normalised split R-hat of at most 1.01;
+* **every** sampled parameter, the hundreds of unit and month effects included, needs an R-hat
+  of at most 1.05: with hundreds of nuisance parameters and a few thousand draws the largest
+  R-hat exceeds 1.01 by chance alone, while 1.05 still catches a chain stuck elsewhere;
+* no transition may diverge.
+
+A fit that fails is re-run once with stricter settings (target acceptance
 0.95, twice the tuning and draws); if it still fails it is reported as failed, with the reason,
 and no estimate is shown.
 """
@@ -108,12 +114,12 @@ def _min_over(tree, fn) -> tuple[float, str]:
 
 
 def diagnose(idata, all_vars: list[str], monitored: list[str], thresholds: Thresholds,
-             attempts: int = 1) -> Diagnostics:
-    """R-hat (max) and bulk/tail ESS (min) of ``monitored``, max R-hat over ``all_vars``
-    (ArviZ 1.x, rank-normalised), and divergent transitions after warm-up."""
+             attempts: int = 1, effect_vars: list[str] | None = None) -> Diagnostics:
+    """Max R-hat of ``monitored``, min bulk/tail ESS of ``effect_vars`` (default: monitored),
+    max R-hat over ``all_vars`` (ArviZ 1.x, rank-normalised), divergences after warm-up."""
     import arviz as az
 
-    ess_vars = monitored
+    ess_vars = effect_vars or monitored
     rhat = az.rhat(idata, var_names=monitored)
     neg_all, worst_all = _min_over(az.rhat(idata, var_names=all_vars), lambda da: -da.values)
     rhat_all = -neg_all
@@ -155,21 +161,23 @@ def _sample(compiled, s: SamplerSettings, progress: bool):
     )
 
 
-def sample_with_retry(model, settings: SamplerSettings, *, derive=None,
-                      derived: tuple[str, ...] = (), thresholds: Thresholds | None = None,
-                      progress: bool = True):
+def sample_with_retry(model, settings: SamplerSettings, *, effect: tuple[str, ...],
+                      derive=None, derived: tuple[str, ...] = (),
+                      thresholds: Thresholds | None = None, progress: bool = True):
     """Compile ``model`` once with nutpie (numba), sample, diagnose; retry once if it fails.
 
     ``derive(idata) -> idata`` adds derived quantities (named in ``derived``) to the posterior
     before diagnosis. A sampler error counts as a failed attempt (``idata`` is then None).
-    Monitored (R-hat 1.01, ESS): the scalar free parameters and ``derived``;
-    every free parameter: R-hat 1.05. Returns ``(idata, diagnostics, settings_used)``.
+    ESS >= 400: ``effect`` and ``derived``; R-hat <= 1.01: those and the scalar free
+    parameters; R-hat <= 1.05: every free parameter. Returns ``(idata, diagnostics, settings_used)``.
     """
     import nutpie
 
     thresholds = thresholds or Thresholds()
     all_vars = [v.name for v in model.free_RVs]
-    monitored = [v.name for v in model.free_RVs if v.ndim == 0] + list(derived)
+    effect_vars = list(effect) + list(derived)
+    monitored = list(dict.fromkeys(
+        [v.name for v in model.free_RVs if v.ndim == 0] + effect_vars))
     compiled = nutpie.compile_pymc_model(model)
     s = settings
     first: tuple[str, ...] = ()
@@ -187,7 +195,8 @@ def sample_with_retry(model, settings: SamplerSettings, *, derive=None,
             continue
         if derive is not None:
             idata = derive(idata)
-        diag = diagnose(idata, all_vars, monitored, thresholds, attempts=attempt)
+        diag = diagnose(idata, all_vars, monitored, thresholds, attempts=attempt,
+                        effect_vars=effect_vars)
         if diag.ok or attempt == 2:
             break
         first, s = diag.reasons, s.stricter()

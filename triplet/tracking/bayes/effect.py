@@ -318,7 +318,8 @@ def _fit(arr: PanelArrays, model, *, kind: str, family: str, priors: Priors,
         return _add_posterior_var(idata, "log_harm_ratio", harm_log_ratio(arr, flat_draws(idata)))
 
     idata, diag, used = sample_with_retry(
-        model, settings, derive=derive, derived=() if kind == "count" else ("log_harm_ratio",),
+        model, settings, effect=("beta",) if kind == "count" else ("any_beta", "size_beta"),
+        derive=derive, derived=() if kind == "count" else ("log_harm_ratio",),
         thresholds=thresholds, progress=progress)
     common = dict(model=MODEL_NAMES[family], outcome=outcome, measure=measure, estimand=estimand,
                   diagnostics=diag, settings=used, priors=priors, n_units=len(arr.units),
