@@ -431,9 +431,12 @@ def render_board(
     return Board(rows=table, pooled=pooled, html=page, forest=forest)
 
 
-def trial_identifiers(trial_file: Any, root: Path) -> IdentifierSet:
+def trial_identifiers(trial_file: Any, root: Path, *, cache: dict | None = None) -> IdentifierSet:
     """Person identifiers in a trial's data: unit ids of person-level trials (assignment.csv and
-    the units source) and person columns of its records and person tables."""
+    the units source) and person columns of its records and person tables.
+
+    ``cache`` (a dict) shares loaded data sources between trials of one build.
+    """
     t: Trial = trial_file.trial
     ids = IdentifierSet()
     assignment = Path(trial_file.dir) / "assignment.csv"
@@ -446,7 +449,7 @@ def trial_identifiers(trial_file: Any, root: Path) -> IdentifierSet:
     for src in t.data_sources:
         if src.kind not in ("records", "units"):
             continue
-        frame = _load_source_cached(src, root)
+        frame = _load_source_cached(src, root, cache)
         extra = [t.units.id_column] if person else []
         if person and src.kind == "units":
             extra += ["unit", "offender_id"]
@@ -454,18 +457,15 @@ def trial_identifiers(trial_file: Any, root: Path) -> IdentifierSet:
     return ids
 
 
-_SOURCE_CACHE: dict[tuple[str, str], pd.DataFrame] = {}
-
-
-def _load_source_cached(src: Any, root: Path) -> pd.DataFrame:
+def _load_source_cached(src: Any, root: Path, cache: dict | None) -> pd.DataFrame:
     from triplet.records.sources import load_source
 
-    key = (str(root.resolve()), src.uri)
-    if key not in _SOURCE_CACHE:
-        if len(_SOURCE_CACHE) > 8:
-            _SOURCE_CACHE.clear()
-        _SOURCE_CACHE[key] = load_source(src, root)
-    return _SOURCE_CACHE[key]
+    key = (str(Path(root).resolve()), src.uri)
+    if cache is None:
+        return load_source(src, root)
+    if key not in cache:
+        cache[key] = load_source(src, root)
+    return cache[key]
 
 
 def archive_previous(path: Path) -> Path | None:
@@ -513,10 +513,10 @@ def build_board(
         for p in (out, pdf_path) if pdf else (out,):
             if p.exists():
                 raise OverwriteError(f"{p}: already exists; use --rerun to archive it first")
-    entries, ids = [], IdentifierSet()
+    entries, ids, cache = [], IdentifierSet(), {}
     for tf in loaded.trials.values():
         entries.append(BoardTrial(trial=tf.trial, results=load_results(tf.dir), dir=Path(tf.dir)))
-        ids = ids | trial_identifiers(tf, Path(getattr(tf, "root", None) or root))
+        ids = ids | trial_identifiers(tf, Path(getattr(tf, "root", None) or root), cache=cache)
     board = render_board(
         entries,
         registry_name=loaded.registry.name,
