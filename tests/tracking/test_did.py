@@ -164,3 +164,8 @@ def test_collinear_treatment_is_an_input_error(panel):
     # every unit treated in the post period: no comparison left
     with pytest.raises(InputError, match="collinear"):
         did(panel.assign(d=panel["post"].astype(int)), **ARGS)
+
+
+def test_one_cluster_is_an_input_error(panel):
+    with pytest.raises(InputError, match="two clusters"):
+        did(panel.assign(c=1), **ARGS, cluster="c")

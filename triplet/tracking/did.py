@@ -184,6 +184,8 @@ def fit_fixed_effects(
         if not _nested(u, n_u, b):
             raise InputError("units must each belong to one block (or pair)")
     cl, n_g = _codes(cluster) if cluster is not None else (u, n_u)
+    if n_g < 2:
+        raise InputError("cluster-robust standard errors need at least two clusters")
     mats = np.column_stack([y, X])
     demeaned = None
     method = "within_balanced"
