@@ -112,3 +112,12 @@ def test_screenshot_script_shows_forest_plot_and_table(registry_path, tmp_path):
         timeout=180,
     )
     assert again.returncode == 1 and "refusing" in again.stderr
+
+
+def test_pdf_without_chromium_still_writes_the_page(registry_path, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.delenv("TRIPLET_CHROMIUM", raising=False)
+    out = tmp_path / "board.html"
+    assert main(["board", "-r", str(registry_path), "-o", str(out), "--pdf"]) == 1
+    assert out.exists() and not out.with_suffix(".pdf").exists()
+    assert "no PDF" in capsys.readouterr().err

@@ -524,17 +524,26 @@ def build_board(
         identifiers=ids,
         where=out,
     )
-    pdf_bytes = None
+    pdf_bytes, no_chromium = None, False
     if pdf:
-        from triplet.reports.chromium import print_to_pdf
+        from triplet.reports.chromium import find_chromium, print_to_pdf
 
-        with tempfile.TemporaryDirectory(prefix="triplet-board-") as tmp:
-            page = Path(tmp) / "board.html"
-            page.write_text(board.html, encoding="utf-8")
-            pdf_bytes = print_to_pdf(page)
+        no_chromium = find_chromium() is None
+        if not no_chromium:
+            with tempfile.TemporaryDirectory(prefix="triplet-board-") as tmp:
+                page = Path(tmp) / "board.html"
+                page.write_text(board.html, encoding="utf-8")
+                pdf_bytes = print_to_pdf(page)
     archive_previous(out)
     write_text(out, board.html)
     if pdf_bytes is not None:
         archive_previous(pdf_path)
         write_bytes(pdf_path, pdf_bytes)
+    if no_chromium:
+        from triplet.reports.chromium import ChromiumError
+
+        raise ChromiumError(
+            f"{out} written, but no PDF: headless Chromium not found (install the Debian "
+            "package 'chromium' or set TRIPLET_CHROMIUM); or print the page from a browser"
+        )
     return out
