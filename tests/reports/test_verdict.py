@@ -87,6 +87,7 @@ def test_failed_bayesian_model_is_ignored(make_trial, results_dict):
     r = results_dict(pct=-6, lo=-15, hi=4, bayes_status="failed")
     v = decide(make_trial(), r)
     assert v.label is V.no_effect and v.p_reduction is None
+    assert "failed its convergence checks" in v.reason
 
 
 def test_matched_control_reduction_is_works_or_promising_by_units_per_arm(make_trial, results_dict):

@@ -240,8 +240,11 @@ def decide(trial: Trial, results: dict[str, Any] | None) -> Verdict:
             VerdictLabel.promising,
             f"the interval includes 0, but P(reduction) is at least {P_PROBABLE:.2f}",
         )
-    if p_red is None:
-        why = "the interval includes 0 (no Bayesian probability available)"
+    bayes = (results or {}).get("bayesian") or {}
+    if p_red is None and bayes.get("status") == "failed":
+        why = "the interval includes 0 (the Bayesian estimate failed its convergence checks)"
+    elif p_red is None:
+        why = "the interval includes 0 (no Bayesian estimate)"
     else:
         why = f"the interval includes 0 and P(reduction) is below {P_PROBABLE:.2f}"
     return make(VerdictLabel.no_effect, why)
