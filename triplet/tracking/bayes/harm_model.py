@@ -60,8 +60,10 @@ def build_harm_model(arr: PanelArrays, *, priors: Priors, centred: tuple[bool, b
     if centred is None:
         per_unit_pos = pos.sum(axis=1)
         per_unit_zero = (arr.mask & ~pos).sum(axis=1)
-        centred = (use_centred(np.minimum(per_unit_pos, per_unit_zero), 5.0),
-                   use_centred(per_unit_pos, 5.0))
+        # centred only when the data pin each unit down well (a few binary months, or a few
+        # lognormal values with sigma ~1.5, do not: the centred form then funnels)
+        centred = (use_centred(np.minimum(per_unit_pos, per_unit_zero), 15.0),
+                   use_centred(per_unit_pos, 30.0))
     p0 = min(max(z.sum() / arr.n_obs, 0.02), 0.98)
     with pm.Model(coords=coords_of(arr)) as model:
         # any harm (logistic)

@@ -146,7 +146,9 @@ def panel_arrays(panel: pd.DataFrame, *, outcome: str = "count") -> PanelArrays:
         if first.isna().any():
             raise _problem(f"{col} is missing for some units", field=col)
         codes, levels = pd.factorize(first.astype(str), sort=True)
-        if 1 < len(levels) < len(units):
+        # a level of groups of 1-2 units (pairs) only splits the between-unit variance that the
+        # unit effects already carry, along a ridge the sampler cannot cross: left out
+        if 1 < len(levels) < len(units) and np.median(np.bincount(codes)) >= 3:
             groups[col] = (codes.astype(np.int64), pd.Index(levels))
     return PanelArrays(
         units=pd.Index(units), months=pd.Index(months), y=ym, mask=mask, d=dm,
