@@ -358,3 +358,12 @@ def test_fit_effect_takes_model_priors_and_seed_from_the_trial(
     assert kw["minimum_effect"].reduction == 0.1 and kw["outcome"] == "crimes"
     with pytest.raises(InputError, match="no outcome named 'nope'"):
         effect_module.fit_effect(pd.DataFrame(), trial, outcome="nope")
+
+
+def test_blocks_get_a_level_but_pairs_do_not():
+    p = simulate_panel(20, 4, n_blocks=4, seed=6)
+    p["pair"] = (p["unit"].str[1:].astype(int) // 2).astype(str)  # 10 pairs of 2 units
+    arr = panel_arrays(p)
+    assert list(arr.groups) == ["block"]
+    codes, levels = arr.groups["block"]
+    assert len(levels) == 4 and np.bincount(codes).tolist() == [6, 6, 4, 4]  # (u // 2) % 4
