@@ -8,8 +8,8 @@ that ``ratio`` (ours / baseline) below 1 is better:
 * nutpie vs ``pm.sample(nuts_sampler="pymc")``, sampling time only (both compile first: numba
   for nutpie, the C backend for PyMC; compile times are given in the notes), twice: with the
   same 1,000 tuning steps, and with each sampler's default warm-up (nutpie 300, PyMC 1,000:
-  nutpie's mass-matrix adaptation converges sooner, which is most of its advantage; the
-  gradient itself costs the same in numba and C). Target: nutpie >= 3x PyMC's ESS/s, i.e.
+  nutpie's mass-matrix adaptation converges sooner; its tree building is in Rust where PyMC's is
+  in Python; the compiled gradient itself costs about the same in numba and C). Target: nutpie >= 3x PyMC's ESS/s, i.e.
   ratio <= 0.33.
 * nutpie end to end (compile + sampling) vs the CausalPy 0.9 reference in
   ``/work/shared/TARGETS.md`` (81 s for ESS 1,480: 54.7 s per 1,000). Target: >= 10x, i.e.
