@@ -304,6 +304,7 @@ def _fit(arr: PanelArrays, model, *, kind: str, family: str, priors: Priors,
          settings: SamplerSettings, thresholds: Thresholds | None, progress: bool,
          checks: bool) -> BayesianEffect:
     rng = np.random.Generator(np.random.PCG64(settings.seed))
+
     def simulate(draws):
         if kind == "count":
             return simulate_counts(arr, draws, family, rng)  # type: ignore[arg-type]
@@ -312,6 +313,7 @@ def _fit(arr: PanelArrays, model, *, kind: str, family: str, priors: Priors,
     if checks:
         pd_draws = _prior_draws(model, N_CHECK_DRAWS, settings.seed)
         prior_checks = predictive_checks(arr.y[arr.mask], simulate(pd_draws)[:, arr.mask], "prior")
+
     def derive(idata):
         if kind == "count":
             return idata
