@@ -178,7 +178,9 @@ def _unit_level(arr: PanelArrays, prefix: str, priors: Priors, intercept, effect
     unit_sd = sd_prior(f"{prefix}unit_sd", priors.unit_sd)
     if centred:
         return pm.Normal(f"{prefix}unit_effect", mu=mean, sigma=unit_sd, dims="unit")
-    z = pm.Normal(f"{prefix}unit_z", 0.0, 1.0, dims="unit")
+    # zero-sum: the mean of the unit effects is the intercept's job; a free mean would form a
+    # ridge with the intercept that mixes slowly (R-hat of the intercept)
+    z = pm.ZeroSumNormal(f"{prefix}unit_z", sigma=1.0, dims="unit")
     return pm.Deterministic(f"{prefix}unit_effect", pt.as_tensor(mean) + unit_sd * z, dims="unit")
 
 
