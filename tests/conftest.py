@@ -33,3 +33,16 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(20130101)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_threaded_blas():
+    """Keep BLAS single-threaded: with pytest-xdist on 2 cores, OpenBLAS threads oversubscribe
+    the machine and small least-squares problems run about 10x slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

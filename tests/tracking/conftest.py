@@ -68,16 +68,3 @@ def assigned_registry(tmp_path_factory) -> Path:
     for tid in ("hotspot-patrol", "offender-focus"):
         assign_trial(root / "registry.yaml", tid)
     return root / "registry.yaml"
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _single_threaded_blas():
-    """Small least-squares problems run 10x slower when OpenBLAS spawns threads on a busy
-    2-core machine (thread oversubscription with pytest-xdist); keep BLAS single-threaded."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield

@@ -112,3 +112,23 @@ def test_refuses_without_assignment(tmp_path):
     )
     with pytest.raises(StateError, match="triplet assign"):
         track_trial(tmp_path / "registry.yaml", "hotspot-patrol", progress=False)
+
+
+def test_bayesian_block_records_the_saved_posterior(monkeypatch, tmp_path, assigned_registry):
+    """results.json must name the posterior file that fit_effect's result saved."""
+    import triplet.tracking.bayes as bayes
+    from triplet.tracking import workflow
+
+    class FakeEffect:
+        def to_dict(self, posterior=None):
+            return {"status": "ok", "percent_change": -20.0, "posterior": posterior}
+
+        def save(self, results_dir):
+            (results_dir / "posterior.nc").write_bytes(b"x")
+            return "posterior.nc"
+
+    monkeypatch.setattr(bayes, "fit_effect", lambda panel, trial: FakeEffect())
+    tf = find_trial(assigned_registry, "hotspot-patrol")
+    out = workflow._bayesian(None, tf, tmp_path / "results", [])
+    assert out["posterior"] == "posterior.nc"
+    assert (tmp_path / "results" / out["posterior"]).exists()

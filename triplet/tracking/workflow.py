@@ -782,8 +782,7 @@ def _bayesian(panel, tf, results_dir: Path, notes: list[str]) -> dict[str, Any] 
             "model": None,
             "outcome": trial.outcomes.primary.name,
         }
-    out = eff.to_dict()
-    if out.get("status") == "ok" and hasattr(eff, "save"):
+    if eff.to_dict().get("status") == "ok" and hasattr(eff, "save"):
         results_dir.mkdir(parents=True, exist_ok=True)
-        eff.save(results_dir)
-    return out
+        return eff.to_dict(posterior=eff.save(results_dir))
+    return eff.to_dict()
