@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from triplet.errors import InputError, Problem
 from triplet.records.police_uk import _VALID_TYPES
 from triplet.records.pseudonymise import PSEUDONYM_PATTERN, pseudonym_key, pseudonymise
-from triplet.records.result import RecordsRead, empty_skipped
+from triplet.records.result import RecordsRead, empty_skipped, skipped_problems, skipped_table
 from triplet.records.schema import empty_records, record_column_names
 
 __all__ = ["ColumnMap", "ExtractMapping", "load_mapping", "read_extract"]
@@ -342,29 +342,9 @@ def read_extract(
     bad = reason != None  # noqa: E711
     skipped = empty_skipped()
     if bad.any():
-        skipped = pd.DataFrame(
-            {
-                "file": pd.Series([name] * int(bad.sum()), dtype="str"),
-                "row": lines[bad].astype("int64"),
-                "column": pd.Series(column[bad], dtype="str"),
-                "value": pd.Series(
-                    [None if pd.isna(v) else str(v) for v in values[bad]], dtype="str"
-                ),
-                "reason": pd.Series(reason[bad], dtype="str"),
-            }
-        )
+        skipped = skipped_table(name, lines[bad], column[bad], values[bad], reason[bad])
         if strict:
-            raise InputError(
-                [
-                    Problem(
-                        file=name,
-                        line=int(r.row),
-                        field=r.column,
-                        message=f"{r.reason} (value {r.value!r})",
-                    )
-                    for r in skipped.itertuples(index=False)
-                ]
-            )
+            raise InputError(skipped_problems(skipped))
     data = data.loc[~bad].reset_index(drop=True)
     if not mapping.already_pseudonymised:
         for person in PERSON_COLUMNS:

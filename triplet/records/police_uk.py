@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
-from triplet.records.result import RecordsRead, empty_skipped
+from triplet.records.result import RecordsRead, empty_skipped, skipped_problems, skipped_table
 from triplet.records.schema import (
     POLICE_UK_CRIME_TYPES,
     POLICE_UK_HISTORIC_CRIME_TYPES,
@@ -235,27 +235,9 @@ def read_police_uk_file(
             [raw.at[i, c] for i, c in zip(np.flatnonzero(bad), column[bad], strict=True)],
             dtype=object,
         )
-        skipped = pd.DataFrame(
-            {
-                "file": pd.Series([name] * int(bad.sum()), dtype="str"),
-                "row": lines[bad].astype("int64"),
-                "column": pd.Series(column[bad], dtype="str"),
-                "value": pd.Series([None if pd.isna(v) else str(v) for v in values], dtype="str"),
-                "reason": pd.Series(reason[bad], dtype="str"),
-            }
-        )
+        skipped = skipped_table(name, lines[bad], column[bad], values, reason[bad])
         if strict:
-            raise InputError(
-                [
-                    Problem(
-                        file=name,
-                        line=int(r.row),
-                        field=r.column,
-                        message=f"{r.reason} (value {r.value!r})",
-                    )
-                    for r in skipped.itertuples(index=False)
-                ]
-            )
+            raise InputError(skipped_problems(skipped))
 
     keep = ~bad
     if keep.all():  # no row skipped: avoid copying every column through a mask

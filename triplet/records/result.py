@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["SKIPPED_COLUMNS", "RecordsRead", "empty_skipped"]
+from triplet.errors import Problem
+
+__all__ = ["SKIPPED_COLUMNS", "RecordsRead", "empty_skipped", "skipped_problems", "skipped_table"]
 
 #: Columns of :attr:`RecordsRead.skipped`: ``row`` is the 1-based line in the file (CSV, header
 #: is line 1) or the 1-based row of a Parquet file.
@@ -24,6 +27,31 @@ def empty_skipped() -> pd.DataFrame:
             "reason": pd.Series([], dtype="str"),
         }
     )
+
+
+def skipped_table(
+    file: str, rows: np.ndarray, columns: np.ndarray, values: np.ndarray, reasons: np.ndarray
+) -> pd.DataFrame:
+    """The skipped-rows table (file, 1-based row, column, value as text, reason)."""
+    return pd.DataFrame(
+        {
+            "file": pd.Series([file] * len(rows), dtype="str"),
+            "row": np.asarray(rows).astype("int64"),
+            "column": pd.Series(columns, dtype="str"),
+            "value": pd.Series([None if pd.isna(v) else str(v) for v in values], dtype="str"),
+            "reason": pd.Series(reasons, dtype="str"),
+        }
+    )
+
+
+def skipped_problems(skipped: pd.DataFrame) -> list[Problem]:
+    """One :class:`Problem` per skipped row, for readers run in strict mode."""
+    return [
+        Problem(
+            file=r.file, line=int(r.row), field=r.column, message=f"{r.reason} (value {r.value!r})"
+        )
+        for r in skipped.itertuples(index=False)
+    ]
 
 
 @dataclass(frozen=True)

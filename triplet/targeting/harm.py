@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.records.schema import POLICE_UK_CRIME_TYPES
 
 __all__ = [
     "NON_CRIME_CATEGORIES",
@@ -37,23 +38,8 @@ __all__ = [
     "load_index",
 ]
 
-#: The 14 data.police.uk street-level crime categories.
-POLICE_UK_CATEGORIES: tuple[str, ...] = (
-    "Anti-social behaviour",
-    "Bicycle theft",
-    "Burglary",
-    "Criminal damage and arson",
-    "Drugs",
-    "Other crime",
-    "Other theft",
-    "Possession of weapons",
-    "Public order",
-    "Robbery",
-    "Shoplifting",
-    "Theft from the person",
-    "Vehicle crime",
-    "Violence and sexual offences",
-)
+#: The 14 data.police.uk street-level crime categories (defined with the records schema).
+POLICE_UK_CATEGORIES: tuple[str, ...] = POLICE_UK_CRIME_TYPES
 
 #: Categories that are incidents, not notifiable crimes: scored 0 and flagged, never unmatched.
 NON_CRIME_CATEGORIES: frozenset[str] = frozenset({"Anti-social behaviour"})
