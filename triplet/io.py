@@ -23,6 +23,7 @@ from triplet.errors import OverwriteError
 
 __all__ = [
     "atomic_path",
+    "read_json",
     "write_bytes",
     "write_dataframe",
     "write_json",
@@ -114,6 +115,17 @@ def write_dataframe(
         else:
             raise ValueError(f"{path}: unknown table format {suffix!r}; use .csv or .parquet")
     return path
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file; bad JSON is an :class:`InputError` naming the file and line."""
+    from triplet.errors import InputError
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=path) from None
 
 
 def _jsonable(obj: Any) -> Any:

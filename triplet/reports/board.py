@@ -37,6 +37,7 @@ from triplet.reports.disclosure import (
 )
 from triplet.reports.forest import forest_plot
 from triplet.reports.formatting import format_percent, format_probability, missing
+from triplet.tracking.results import RESULTS_FILE, read_results
 
 __all__ = [
     "Board",
@@ -110,13 +111,8 @@ class BoardTrial:
 
 def load_results(trial_dir: Path) -> dict[str, Any] | None:
     """``<trial_dir>/results/results.json`` as a dict, or None when the trial has no results."""
-    path = Path(trial_dir) / "results" / "results.json"
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=path) from None
+    path = Path(trial_dir) / "results" / RESULTS_FILE
+    return read_results(path) if path.exists() else None
 
 
 def _first_sentence(text: str, limit: int = 140) -> str:

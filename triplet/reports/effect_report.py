@@ -13,7 +13,6 @@ primary analysis, and report exploratory analyses as exploratory.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from triplet.errors import InputError, OverwriteError
+from triplet.io import read_json
 from triplet.registry.models import Trial
 from triplet.reports.board import BAYES_FAILED, load_results
 from triplet.reports.formatting import format_percent, format_probability, missing
@@ -81,12 +81,7 @@ class ReportContext:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=path) from None
+    return read_json(path) if path.exists() else None
 
 
 def load_context(

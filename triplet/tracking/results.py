@@ -9,7 +9,6 @@ are never overwritten in place: :func:`archive_results` moves an earlier run to
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import platform
 import shutil
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from triplet.errors import InputError
-from triplet.io import write_json
+from triplet.io import read_json, write_json
 
 __all__ = [
     "ANALYSIS_KEYS",
@@ -113,10 +112,7 @@ def read_results(path: str | Path) -> dict[str, Any]:
         path = path / RESULTS_FILE
     if not path.exists():
         raise InputError("no results: run `triplet track` first", file=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=path) from None
+    data = read_json(path)
     if not isinstance(data, dict) or "primary" not in data:
         raise InputError("not a triplet results file (no 'primary' analysis)", file=path)
     return data
