@@ -29,6 +29,36 @@ def test_cchi_weights_match_published_values():
     assert idx.by_code["34B"] == 365
 
 
+# Offences whose CCHI days are pinned by the Cambridge CCHI Feb 2026 values sheet: every row of
+# the offence's sub-group carries the same value (sub-group n/min/median/max as tabulated in
+# isthisben/cbl-realcrime data/raw/CCHI_SOURCES.md). Homicide: max 5475 (2 of 3 rows).
+CCHI_VERIFIED = {"1": 5475, "34A": 365, "34B": 365, "39": 2, "44": 2, "46": 1}
+
+
+def test_cchi_verified_weights_match_the_2026_values_sheet():
+    codes = _read_packaged("cambridge_crime_harm_index.csv").set_index("offence_code")
+    verified = codes.index[codes["status"] == "verified"]
+    assert set(verified) == set(CCHI_VERIFIED)
+    for code, days in CCHI_VERIFIED.items():
+        assert codes.loc[code, "days"] == days, code
+        assert "CCHI 2026 values sheet" in codes.loc[code, "source"], code
+    assert set(codes["status"]) <= {"verified", "published", "derived"}
+    # rape stays "published" (Sherman et al. 2016): 1825 is the RAPE sub-group minimum in 2026
+    assert codes.loc["19C", "status"] == "published"
+
+
+# ONS Crime Severity Score weights (points). "published": in ONS's release and its press
+# coverage; "transcribed": from a public transcription of the ONS data tool weights whose
+# homicide/attempted murder/s.18/s.20/ABH values match the published ones to the point.
+ONS_CSS = {
+    "1": 7979, "2": 4663, "92D": 3,
+    "5A": 1965, "5D": 1965, "5E": 1326, "8F": 333, "8A": 184, "8G": 127, "8N": 184,
+    "34A": 746, "34B": 746, "39": 86, "46": 13, "49": 33,
+    "28E": 438, "28F": 438, "29": 2127, "30C": 117,
+    "58A": 7, "58B": 7, "58C": 7, "58D": 7, "92A": 497, "92B": 5,
+}  # fmt: skip
+
+
 def test_ons_css_weights_match_published_values():
     # ONS (2016) Crime Severity Score: homicide 7,979; attempted murder 4,663; cannabis 3.
     idx = load_index("ons_css")
@@ -36,6 +66,18 @@ def test_ons_css_weights_match_published_values():
     assert idx.by_code["2"] == 4663
     assert idx.by_code["92D"] == 3
     assert idx.unit == "points"
+
+
+def test_ons_css_every_weight_matches_its_cited_value():
+    ons = _read_packaged("ons_crime_severity_score.csv").set_index("offence_code")
+    assert ons.index.is_unique
+    assert dict(ons["weight"].astype(float)) == {k: float(v) for k, v in ONS_CSS.items()}
+    assert set(ons.index[ons["status"] == "published"]) == {"1", "2", "92D"}
+    assert set(ons["status"]) == {"published", "transcribed"}
+    assert ons["source"].str.contains("ONS").all()
+    # the ONS file only holds offence codes the CCHI file also knows (or violence sub-codes)
+    cchi = set(_read_packaged("cambridge_crime_harm_index.csv")["offence_code"])
+    assert set(ons.index) - cchi == {"2", "5A", "5E", "8A", "8G"}
 
 
 def test_cchi_file_columns_and_sources_are_complete():
@@ -118,10 +160,20 @@ def test_unmatched_exclude_is_nan_and_counted_never_zero():
 
 def test_ons_css_partial_coverage_is_reported():
     records = pd.DataFrame(
-        {"offence_code": ["1", "46"], "crime_type": ["Violence and sexual offences", "Shoplifting"]}
+        {
+            "offence_code": ["1", "46", "105A"],
+            "crime_type": [
+                "Violence and sexual offences",
+                "Shoplifting",
+                "Violence and sexual offences",
+            ],
+        }
     )
     scores = harm_of(records, "ons_css", unmatched="exclude")
     assert scores.days.iloc[0] == 7979
+    assert scores.days.iloc[1] == 13
+    # common assault has no cited CSS weight and ONS has no category weights: unmatched, not 0
+    assert np.isnan(scores.days.iloc[2])
     assert scores.n_unmatched == 1
 
 
