@@ -132,3 +132,27 @@ def test_bayesian_block_records_the_saved_posterior(monkeypatch, tmp_path, assig
     out = workflow._bayesian(None, tf, tmp_path / "results", [])
     assert out["posterior"] == "posterior.nc"
     assert (tmp_path / "results" / out["posterior"]).exists()
+
+
+def test_panel_is_written_and_reproduces_the_primary_estimate(hotspot, assigned_registry):
+    """results/panel.csv lets anyone re-run the registered primary DiD with `triplet did`."""
+    import pandas as pd
+
+    from triplet.tracking import did
+
+    res_dir = find_trial(assigned_registry, "hotspot-patrol").results_dir
+    results = read_results(res_dir)
+    panel = pd.read_csv(res_dir / results["panel"])
+    analysed = panel[panel["period"] != "follow_up"]
+    primary = results["primary"]
+    r = did(
+        analysed,
+        outcome="harm",
+        unit="unit",
+        time="month",
+        treated="d",
+        cluster=results["cluster"],
+        block=None if results["fixed_effects"] == "unit + month" else "block",
+    )
+    assert r.estimate == pytest.approx(primary["estimate"], rel=1e-9)
+    assert r.se == pytest.approx(primary["se"], rel=1e-9)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import ConvergenceError, InputError, LockError, OverwriteError, StateError
+from triplet.io import write_dataframe
 from triplet.registry.models import DesignMethod, Estimator, Status
 from triplet.tracking.count_models import count_did
 from triplet.tracking.did import did
@@ -417,6 +418,10 @@ def _preflight(tf) -> None:
         )
 
 
+#: The analysed panel written beside results.json (unit ids are pseudonymised for people).
+PANEL_FILE = "panel.csv"
+
+
 def _prepare_results_dir(results_dir: Path, rerun: bool) -> Path | None:
     if (results_dir / RESULTS_FILE).exists():
         if not rerun:
@@ -686,8 +691,13 @@ def track_trial(
         "bayesian": bayesian,
         "displacement": displacement,
         "figures": {k: str(v.relative_to(results_dir)) for k, v in figures.items()},
+        "panel": PANEL_FILE,
         "notes": notes,
     }
+    # The analysed unit x month panel, so any estimate can be reproduced (`triplet did`).
+    write_dataframe(
+        results_dir / PANEL_FILE, panel_all.assign(month=panel_all["month"].astype(str))
+    )
     path = write_results(results_dir, results)
     status = trial.status.value
     if set_analysed and covered and trial.status.order < Status.analysed.order:
