@@ -42,7 +42,8 @@ def test_target_police_uk_file(tmp_path, capsys):
     table = pd.read_csv(out)
     burglary = 29.82  # category weight (no offence codes in police.uk files)
     assert table["unit"].tolist() == ["E01000001", "E01000002", "E01000003"]
-    assert table["harm"].tolist() == pytest.approx([365 + 2.5, 2 * burglary, 2.5])
+    shoplifting = 1.0  # CCHI days (verified, see data/README.md)
+    assert table["harm"].tolist() == pytest.approx([365 + shoplifting, 2 * burglary, shoplifting])
     # never overwrites
     assert main(["target", str(src), "--out", str(out)]) == 1
     assert "refusing to overwrite" in capsys.readouterr().err

@@ -38,7 +38,7 @@ def test_units_for_share_known_answers():
 
 
 def _people():
-    # offender p1: 1 robbery (365) + 1 shoplifting (2.5) ; p2..p5: one shoplifting each
+    # offender p1: 1 robbery (365) + 1 shoplifting (1 day) ; p2..p5: one shoplifting each
     return pd.DataFrame(
         {
             "suspect_id": ["p1", "p1", "p2", "p3", "p4", "p5"],
@@ -58,21 +58,21 @@ def _people():
 def test_felonious_few_and_repeat_offenders():
     rep = concentration(rank_units(_people(), unit="offender"))
     t50 = rep.threshold(0.5)
-    assert t50.units_harm == 1  # p1 alone holds 367.5 / 377.5 days
+    assert t50.units_harm == 1  # p1 alone holds 366 / 370 days
     assert t50.units_count == 2  # 6 crimes: p1 (2) + one more reach 3 = 50%
     assert rep.repeat["n_repeat"] == 1 and rep.repeat["n_persons"] == 5
     assert rep.repeat["share_of_count"] == pytest.approx(2 / 6)
-    assert rep.repeat["share_of_harm"] == pytest.approx(367.5 / 377.5)
+    assert rep.repeat["share_of_harm"] == pytest.approx(366 / 370)
     text = " ".join(rep.statements())
     assert "The Felonious Few: 20% of offenders (1 of 5) commit 50% of harm" in text
-    assert "Repeat offenders are 20% of suspects and commit 33% of crime and 97% of harm." in text
+    assert "Repeat offenders are 20% of suspects and commit 33% of crime and 99% of harm." in text
     for pid in ("p1", "p2", "p3"):
         assert pid not in text  # never ids
 
 
 def test_victim_cohort_statement():
     rep = concentration(rank_units(_people(), unit="victim"))
-    # harm: v1 365, v2 7.5, v3 2.5, v4 2.5 -> 1 victim for 50% of harm
+    # harm: v1 365, v2 3, v3 1, v4 1 -> 1 victim for 50% of harm
     # count: v2 3 of 6 -> 1 victim for 50% of count
     t = rep.threshold(0.5)
     assert (t.units_harm, t.units_count) == (1, 1)

@@ -19,7 +19,8 @@ from triplet.targeting.ranking import (
 
 
 def _records():
-    # harm by hand: A = 365 + 2.5 = 367.5 (2 crimes); B = 1825 (1); C = 2.5 * 3 = 7.5 (3)
+    # harm by hand (CCHI days: robbery 365, rape 1825, shoplifting 1):
+    # A = 365 + 1 = 366 (2 crimes); B = 1825 (1); C = 1 * 3 = 3 (3)
     return pd.DataFrame(
         {
             "lsoa_code": ["A", "A", "B", "C", "C", "C", None],
@@ -43,14 +44,14 @@ def test_known_answer_ranking():
     assert list(t.columns) == list(RANKING_COLUMNS)
     assert t["unit"].tolist() == ["B", "A", "C", "D"]
     assert t["rank"].tolist() == [1, 2, 3, 4]
-    assert t["harm"].tolist() == [1825, 367.5, 7.5, 0]
+    assert t["harm"].tolist() == [1825, 366, 3, 0]
     assert t["count"].tolist() == [1, 2, 3, 0]
-    total = 1825 + 367.5 + 7.5
-    assert t["share"].tolist() == pytest.approx([1825 / total, 367.5 / total, 7.5 / total, 0])
+    total = 1825 + 366 + 3
+    assert t["share"].tolist() == pytest.approx([1825 / total, 366 / total, 3 / total, 0])
     assert t["cumulative_share"].tolist() == pytest.approx(
-        [1825 / total, (1825 + 367.5) / total, 1, 1]
+        [1825 / total, (1825 + 366) / total, 1, 1]
     )
-    assert t["harm_per_crime"].tolist()[:3] == pytest.approx([1825, 183.75, 2.5])
+    assert t["harm_per_crime"].tolist()[:3] == pytest.approx([1825, 183, 1])
     assert np.isnan(t["harm_per_crime"].iloc[3])
     # by count: C (3), A (2), B (1), D (0)
     assert t.set_index("unit")["count_rank"].to_dict() == {"C": 1, "A": 2, "B": 3, "D": 4}
@@ -141,7 +142,7 @@ def test_write_csv_parquet_never_overwrites(tmp_path):
     with pytest.raises(OverwriteError):
         r.write(tmp_path / "ranking.csv")
     pq = r.write(tmp_path / "ranking.parquet")
-    assert pd.read_parquet(pq)["harm"].tolist() == [1825, 367.5, 7.5]
+    assert pd.read_parquet(pq)["harm"].tolist() == [1825, 366, 3]
 
 
 def test_plot_and_to_dict():

@@ -2,11 +2,13 @@
 
 The Cambridge Crime Harm Index (CCHI) weighs each crime by the days of imprisonment that the
 Sentencing Council for England and Wales sets as the starting point for a first offender
-(Sherman, Neyroud & Neyroud 2016, *Policing* 10(3), 171-183). Non-custodial starting points are
-converted to days: community orders low/medium/high = 8/15/30 days (the conversion published
-with the ONS Crime Severity Score, 2016) and fines = the working days needed to pay them (Band A
-50% of a week's income = 2.5 days, Band B = 5, Band C = 7.5). The ONS Crime Severity Score
-(ONS 2016) is shipped for the offences whose published weights we could cite.
+(Sherman, Neyroud & Neyroud 2016, *Policing* 10(3), 171-183). Each row of the shipped table
+says whether its weight is *verified* against a copy of the published CCHI values or *derived*
+by us from the Sentencing Council starting point (community orders low/medium/high = 8/15/30
+days; fines by band, an approximation the official CCHI computes differently, as days of
+minimum-wage work): see ``data/README.md``. A partnership holding the official CCHI sheet
+should load it with ``load_index(path)``. The ONS Crime Severity Score (ONS 2016) is shipped for
+the offences whose weights we could cite.
 
 Weights are matched by Home Office offence code first and by data.police.uk category second.
 A record with neither is *unmatched*: it is reported (``HarmScores.unmatched``), never scored 0
