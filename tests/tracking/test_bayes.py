@@ -141,9 +141,12 @@ def test_count_likelihood_equals_scipy(family):
     p = simulate_panel(12, 8, n_blocks=3, seed=4).drop(index=[5, 17])  # unbalanced on purpose
     arr = panel_arrays(p)
     model = build_count_model(arr, priors=Priors(), family=family, centred=False)
-    names = ["loglik", "unit_effect", "period", "beta"] + (["alpha"] if family == "negbin" else [])
+    names = ["loglik", "unit_effect", "period", "beta", "unit_post"]
+    names += ["alpha"] if family == "negbin" else []
     v = _values_at_random_point(model, names, 1)
+    assert np.abs(v["unit_post"]).max() > 0.01  # the unit x post shifts are in play
     eta = v["unit_effect"][:, None] + v["period"][None, :] + v["beta"] * (arr.d - arr.dbar[:, None])
+    eta += v["unit_post"][:, None] * (arr.post_matrix - arr.pbar[:, None])
     mu, y = np.exp(eta)[arr.mask], arr.y[arr.mask]
     if family == "poisson":
         expected = stats.poisson.logpmf(y, mu).sum()
@@ -166,11 +169,16 @@ def test_harm_likelihood_equals_scipy_and_ratio_is_one_without_effects():
         "size_period",
         "size_beta",
         "size_sigma",
+        "any_unit_post",
+        "size_unit_post",
     ]
     v = _values_at_random_point(model, names, 2)
     dc = arr.d - arr.dbar[:, None]
+    pc = arr.post_matrix - arr.pbar[:, None]
     eta = v["any_unit_effect"][:, None] + v["any_period"][None, :] + v["any_beta"] * dc
+    eta += v["any_unit_post"][:, None] * pc
     mu = v["size_unit_effect"][:, None] + v["size_period"][None, :] + v["size_beta"] * dc
+    mu += v["size_unit_post"][:, None] * pc
     pos = arr.mask & (arr.y > 0)
     z = pos[arr.mask].astype(float)
     expected = (
@@ -367,3 +375,69 @@ def test_blocks_get_a_level_but_pairs_do_not():
     assert list(arr.groups) == ["block"]
     codes, levels = arr.groups["block"]
     assert len(levels) == 4 and np.bincount(codes).tolist() == [6, 6, 4, 4]  # (u // 2) % 4
+
+
+# ---------------------------------------------------------------- unit x post shifts
+
+
+def test_models_have_unit_by_post_shifts_and_can_leave_them_out():
+    p = simulate_panel(12, 8, seed=5)
+    arr = panel_arrays(p)
+    free = {v.name for v in build_count_model(arr, priors=Priors()).free_RVs}
+    assert {"post_shift", "unit_post_sd", "unit_post_z"} <= free
+    old = {v.name for v in build_count_model(arr, priors=Priors(), unit_post=False).free_RVs}
+    assert not {"post_shift", "unit_post_sd", "unit_post_z"} & old
+    harm = {v.name for v in build_harm_model(panel_arrays(p, outcome="harm"),
+                                             priors=Priors()).free_RVs}
+    for part in ("any_", "size_"):
+        assert {f"{part}post_shift", f"{part}unit_post_sd", f"{part}unit_post_z"} <= harm
+
+
+def test_post_comes_from_the_panel_and_month_effects_are_zero_sum_within_phase():
+    p = simulate_panel(10, 6, treatment_start=4, seed=2)
+    arr = panel_arrays(p)
+    assert arr.post_matrix[1].tolist() == [0, 0, 0, 0, 1, 1]  # a control unit: post all the same
+    np.testing.assert_allclose(arr.pbar, 2 / 6)
+    # without post/period columns, post = the months with any d
+    bare = panel_arrays(p.drop(columns=["post", "period"]))
+    np.testing.assert_array_equal(bare.post_matrix, arr.post_matrix)
+    with pytest.raises(InputError, match="not in the treatment period"):
+        panel_arrays(p.assign(post=False))
+    model = build_count_model(arr, priors=Priors(), centred=False)
+    g = _values_at_random_point(model, ["period"], 3)["period"]
+    assert abs(g[:4].sum()) < 1e-12 and abs(g[4:].sum()) < 1e-12 and np.abs(g).max() > 1e-3
+
+
+def test_simulated_unit_post_shifts_and_drift_widen_the_spread_of_unit_changes():
+    def spread(**kw):
+        p = simulate_panel(200, 12, mean_count=20.0, alpha=None, seed=8, **kw)
+        m = p.groupby(["unit", "post"])["count"].mean().unstack()
+        return float(np.log(m[True] / m[False]).std())
+
+    base = spread()
+    assert spread(unit_post_sd=0.5) > 2 * base
+    assert spread(ar_sd=0.5, ar_rho=0.9) > 1.5 * base
+    # without drift or shifts the panel is the one the simulator always made
+    pd.testing.assert_frame_equal(simulate_panel(6, 4, seed=3),
+                                  simulate_panel(6, 4, seed=3, ar_sd=0.0, unit_post_sd=0.0))
+
+
+def test_unit_post_shifts_widen_the_interval_to_the_cluster_robust_one():
+    """Strong unit-specific post shifts: the old model's interval is too narrow; the new
+    one's posterior sd is within a factor 1.5 of the cluster-robust (by unit) GLM's SE."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    from triplet.tracking.bayes.calibration import _fit_panel
+
+    panel = simulate_panel(40, 12, rate_ratio=0.8, mean_count=5.0, unit_post_sd=0.4, seed=31)
+    glm = smf.glm("count ~ d + C(unit) + C(month)", data=panel.assign(
+        month=panel["month"].astype(str)), family=sm.families.Poisson()).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["unit"])[0]})
+    se = float(glm.bse["d"])
+    old = _fit_panel(panel, "count", unit_post=False, draws=500, tune=500, seed=1)
+    new = _fit_panel(panel, "count", unit_post=True, draws=500, tune=500, seed=1)
+    assert old.ok and new.ok, (old.reason, new.reason)
+    sd_old, sd_new = np.std(old.log_ratio_draws), np.std(new.log_ratio_draws)
+    assert sd_new > 1.5 * sd_old, (sd_new, sd_old, se)
+    assert se / 1.5 < sd_new < 1.5 * se, (sd_new, se)

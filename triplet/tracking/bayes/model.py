@@ -2,9 +2,11 @@
 
 The log rate of unit ``u`` in month ``t`` is::
 
-    log mu[u, t] = a[u] + g[t] + beta * d[u, t]
+    log mu[u, t] = a[u] + g[t] + c[u] * post[u, t] + beta * d[u, t]
     a[u]  ~ Normal(intercept + block/pair/cluster effects, unit_sd)     (unit effects)
     g     ~ ZeroSumNormal(period_sd)                                     (month effects)
+    c     = unit_post_sd * ZeroSumNormal(1)                              (unit x post shifts)
+    unit_post_sd ~ HalfNormal(0.5)                                       (UNIT_POST_SD)
     beta  ~ Normal(priors.effect.mu, priors.effect.sigma)                (log rate ratio)
     y[u, t] ~ NegativeBinomial(mu, alpha)  or  Poisson(mu)
 
@@ -14,14 +16,24 @@ generalised linear mixed model form of the two-way DiD (Gelman & Hill 2007, ch. 
 2023 for the log-link DiD); the negative binomial is the gamma-Poisson mixture for over-dispersed
 crime counts (Hilbe 2011; Berk & MacDonald 2008).
 
+``c[u]`` is each unit's own shift from its baseline to the treatment period (every unit, both
+arms). Without it, unit-months are independent given unit and month effects, and a serially
+correlated panel (a unit's rate drifts, so its months move together) makes the posterior of
+``beta`` far too narrow: the treated units' common change is judged against month-level noise
+instead of against how much units' pre-to-post changes differ anyway. With it, ``beta`` is the
+treated arm's mean shift against the between-unit spread of shifts: the Bayesian analogue of
+clustering a DiD by unit (Bertrand, Duflo & Mullainathan 2004, who also collapse to pre/post).
+``unit_post=False`` builds the model without ``c`` (for comparison only).
+
 Speed without approximation:
 
 * ``a[u]`` is parametrised as ``a*[u] = a[u] + beta * dbar[u]`` (``dbar`` = the unit's share of
   treated months), with ``d`` centred within unit. The Jacobian is 1, so the posterior is the
   same, but ``beta`` becomes nearly orthogonal to the unit effects, which roughly halves the
   autocorrelation of ``beta`` draws.
+* ``post`` is centred within unit in the same way (``a*`` also absorbs ``c[u] * pbar[u]``).
 * The likelihood is written on the sufficient structure: the linear term ``sum y * eta`` is
-  ``Y_u . a + Y_t . g + beta * Y_d``; the ``lgamma(y + alpha)`` term depends only on the
+  ``Y_u . a + Y_t . g + Y_p . c + beta * Y_d``; the ``lgamma(y + alpha)`` term depends only on the
   distinct counts (a few dozen values); only ``(alpha + y) log(alpha + mu)`` (NB) or ``mu``
   (Poisson) is evaluated per cell, on a dense unit x month matrix with a mask.
 * Unit effects are centred when the data inform each unit well (median unit total >= 10
@@ -41,6 +53,7 @@ from triplet.registry.models import Prior, Priors
 
 __all__ = [
     "GROUP_COLUMNS",
+    "UNIT_POST_SD",
     "PanelArrays",
     "build_count_model",
     "count_linear_predictor",
@@ -50,14 +63,19 @@ __all__ = [
 
 GROUP_COLUMNS = ("block", "pair", "cluster")
 Family = Literal["negbin", "poisson"]
+#: Prior of the sd of the unit x post shifts (half-normal, log scale): units' own changes from
+#: baseline to treatment period of +-50% are ordinary, of 3x rare. A documented default, not a
+#: trial.yaml field (docs/bayes.md).
+UNIT_POST_SD = Prior(mu=0.0, sigma=0.5)
 
 
 @dataclass(frozen=True, eq=False)
 class PanelArrays:
     """A panel as dense unit x month matrices (rows: ``units``, columns: ``months``).
 
-    ``y`` holds the outcome (0 where ``mask`` is False), ``d`` the DiD indicator, ``groups``
-    the integer codes of block/pair/cluster per unit (only those registered in the panel).
+    ``y`` holds the outcome (0 where ``mask`` is False), ``d`` the DiD indicator, ``post``
+    1 in the treatment period's months (every unit), ``groups`` the integer codes of
+    block/pair/cluster per unit (only those registered in the panel).
     """
 
     units: pd.Index
@@ -68,6 +86,7 @@ class PanelArrays:
     treated: np.ndarray
     groups: dict[str, tuple[np.ndarray, pd.Index]]
     outcome: str
+    post: np.ndarray | None = None
 
     @property
     def n_obs(self) -> int:
@@ -76,8 +95,28 @@ class PanelArrays:
     @property
     def dbar(self) -> np.ndarray:
         """Each unit's share of observed months with ``d = 1`` (the within-unit centre)."""
+        return self._share(self.d)
+
+    @property
+    def post_matrix(self) -> np.ndarray:
+        """``post`` as a float matrix (from ``d``'s months when the panel gave no ``post``)."""
+        if self.post is not None:
+            return np.asarray(self.post, dtype=float)
+        return np.broadcast_to((self.d * self.mask).any(axis=0), self.d.shape).astype(float)
+
+    @property
+    def pbar(self) -> np.ndarray:
+        """Each unit's share of observed months in the treatment period."""
+        return self._share(self.post_matrix)
+
+    @property
+    def post_centred(self) -> np.ndarray:
+        """``post - pbar`` within unit, 0 where unobserved (multiplies the unit x post shift)."""
+        return (self.post_matrix - self.pbar[:, None]) * self.mask
+
+    def _share(self, x: np.ndarray) -> np.ndarray:
         n = self.mask.sum(axis=1)
-        return np.divide((self.d * self.mask).sum(axis=1), n, out=np.zeros(len(n)), where=n > 0)
+        return np.divide((x * self.mask).sum(axis=1), n, out=np.zeros(len(n)), where=n > 0)
 
 
 def _problem(message: str, field: str | None = None) -> InputError:
@@ -88,7 +127,8 @@ def panel_arrays(panel: pd.DataFrame, *, outcome: str = "count") -> PanelArrays:
     """Check a tracking panel and turn it into :class:`PanelArrays`.
 
     Uses ``d`` (treated and in the treatment period) when the panel has it, else
-    ``treated & post``. Follow-up months (``period == "follow_up"``) are left out: the estimand
+    ``treated & post``; ``post`` (else ``period == "treatment"``, else the months with any
+    ``d``) marks the treatment period for the unit x post shifts. Follow-up months (``period == "follow_up"``) are left out: the estimand
     is the effect during the treatment period, and follow-up months are neither pre nor treated.
     """
     need = ["unit", "month", outcome, "treated"]
@@ -128,6 +168,15 @@ def panel_arrays(panel: pd.DataFrame, *, outcome: str = "count") -> PanelArrays:
     mask[u_codes, t_codes] = True
     dm = np.zeros(shape)
     dm[u_codes, t_codes] = d.to_numpy(dtype=float)
+    post_m = None
+    if "post" in p.columns or "period" in p.columns:
+        post = (p["post"].astype(bool) if "post" in p.columns
+                else p["period"].astype(str) == "treatment")
+        post_m = np.zeros(shape)
+        post_m[u_codes, t_codes] = post.to_numpy(dtype=float)
+        if ((dm > 0) & (post_m == 0)).any():
+            raise _problem("d = 1 in a month that is not in the treatment period (post)",
+                           field="post")
     per_unit = p.assign(_u=u_codes).groupby("_u", sort=True)
     treated = per_unit["treated"].agg(lambda s: bool(s.astype(bool).any())).to_numpy()
     if (per_unit["treated"].nunique() > 1).any():
@@ -152,7 +201,7 @@ def panel_arrays(panel: pd.DataFrame, *, outcome: str = "count") -> PanelArrays:
             groups[col] = (codes.astype(np.int64), pd.Index(levels))
     return PanelArrays(
         units=pd.Index(units), months=pd.Index(months), y=ym, mask=mask, d=dm,
-        treated=treated, groups=groups, outcome=outcome,
+        treated=treated, groups=groups, outcome=outcome, post=post_m,
     )
 
 
@@ -165,12 +214,16 @@ def sd_prior(name: str, prior: Prior, **kw):
     return pm.TruncatedNormal(name, mu=prior.mu, sigma=prior.sigma, lower=0.0, **kw)
 
 
-def _unit_level(arr: PanelArrays, prefix: str, priors: Priors, intercept, effect, centred: bool):
-    """Unit effects ``a*`` (already shifted by ``effect * dbar``) with nested group effects."""
+def _unit_level(arr: PanelArrays, prefix: str, priors: Priors, intercept, effect, centred: bool,
+                shift=None):
+    """Unit effects ``a*`` (already shifted by ``effect * dbar`` and ``shift``, e.g. the unit x
+    post effects times ``pbar``) with nested group effects."""
     import pymc as pm
     import pytensor.tensor as pt
 
     mean = intercept + effect * arr.dbar
+    if shift is not None:
+        mean = mean + shift
     for col, (codes, _levels) in arr.groups.items():
         sd = sd_prior(f"{prefix}{col}_sd", priors.unit_sd)
         z = pm.ZeroSumNormal(f"{prefix}{col}_z", sigma=1.0, dims=f"{col}")
@@ -184,15 +237,59 @@ def _unit_level(arr: PanelArrays, prefix: str, priors: Priors, intercept, effect
     return pm.Deterministic(f"{prefix}unit_effect", pt.as_tensor(mean) + unit_sd * z, dims="unit")
 
 
-def _period_level(prefix: str, priors: Priors, centred: bool):
-    """Month effects: zero-sum normal with sd ``period_sd`` (centred or non-centred)."""
+def _period_level(prefix: str, priors: Priors, centred: bool, arr: PanelArrays | None = None):
+    """Month effects: zero-sum normal with sd ``period_sd`` (centred or non-centred).
+
+    With ``arr`` (models with unit x post shifts) they are zero-sum within each phase
+    (baseline months, treatment months): the step between the phases is ``post_shift``'s, and
+    month effects free to move their phase means would form a ridge with it.
+    """
     import pymc as pm
+    import pytensor.tensor as pt
 
     period_sd = sd_prior(f"{prefix}period_sd", priors.period_sd)
-    if centred:
-        return pm.ZeroSumNormal(f"{prefix}period", sigma=period_sd, dims="month")
-    z = pm.ZeroSumNormal(f"{prefix}period_z", sigma=1.0, dims="month")
-    return pm.Deterministic(f"{prefix}period", period_sd * z, dims="month")
+    if arr is None:
+        if centred:
+            return pm.ZeroSumNormal(f"{prefix}period", sigma=period_sd, dims="month")
+        z = pm.ZeroSumNormal(f"{prefix}period_z", sigma=1.0, dims="month")
+        return pm.Deterministic(f"{prefix}period", period_sd * z, dims="month")
+    g = pt.zeros(len(arr.months))
+    for phase, idx in _phase_months(arr).items():
+        if len(idx) < 2:  # one month: its effect is the phase's (intercept or post_shift)
+            continue
+        if centred:
+            gp = pm.ZeroSumNormal(f"{prefix}period_{phase}", sigma=period_sd,
+                                  dims=f"month_{phase}")
+        else:
+            gp = period_sd * pm.ZeroSumNormal(f"{prefix}period_{phase}_z", sigma=1.0,
+                                              dims=f"month_{phase}")
+        g = pt.set_subtensor(g[idx], gp)
+    return pm.Deterministic(f"{prefix}period", g, dims="month")
+
+
+def _phase_months(arr: PanelArrays) -> dict[str, np.ndarray]:
+    """Column indices of the baseline and treatment months (a month is post if any unit is)."""
+    post = (arr.post_matrix * arr.mask).any(axis=0)
+    return {"baseline": np.flatnonzero(~post), "treatment": np.flatnonzero(post)}
+
+
+def _unit_post_level(arr: PanelArrays, prefix: str, prior: Prior):
+    """Unit x post shifts ``c[u] = post_shift + unit_post_sd * z[u]`` and the shift
+    ``c * pbar`` the unit effects absorb.
+
+    ``z`` is non-centred and zero-sum over units, so the common change from baseline to
+    treatment period is ``post_shift`` alone (N(0, 1), weakly informative): without a free
+    common shift, the hierarchical month effects resist a step change and the arms' mean
+    shifts would take it up, pulling ``beta`` towards 0.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    common = pm.Normal(f"{prefix}post_shift", mu=0.0, sigma=1.0)
+    sd = sd_prior(f"{prefix}unit_post_sd", prior)
+    z = pm.ZeroSumNormal(f"{prefix}unit_post_z", sigma=1.0, dims="unit")
+    c = pm.Deterministic(f"{prefix}unit_post", common + sd * z, dims="unit")
+    return c, c * pt.as_tensor(arr.pbar)
 
 
 def use_centred(totals: np.ndarray, threshold: float = 10.0) -> bool:
@@ -209,6 +306,8 @@ def coords_of(arr: PanelArrays) -> dict[str, list]:
     coords = {"unit": [str(u) for u in arr.units], "month": [str(m) for m in arr.months]}
     for col, (_codes, levels) in arr.groups.items():
         coords[col] = [str(v) for v in levels]
+    for phase, idx in _phase_months(arr).items():
+        coords[f"month_{phase}"] = [coords["month"][i] for i in idx]
     return coords
 
 
@@ -218,11 +317,15 @@ def build_count_model(
     priors: Priors,
     family: Family = "negbin",
     centred: bool | None = None,
+    unit_post: bool = True,
+    unit_post_sd: Prior = UNIT_POST_SD,
 ):
     """The PyMC model of the module docstring for ``arr`` (counts).
 
     Free parameters: ``intercept``, ``beta`` (log rate ratio), ``unit_sd``, ``unit_effect`` or
-    ``unit_z``, ``period_sd``, ``period``, group effects, and for the negative binomial
+    ``unit_z``, ``period_sd``, ``period``, group effects, ``unit_post_sd`` and ``unit_post_z``
+    (the unit x post shifts ``unit_post``; left out with ``unit_post=False``, which is
+    overconfident on serially correlated panels: for comparison), and for the negative binomial
     ``inv_sqrt_alpha`` (``1/sqrt(alpha)``, half-normal(1): 0 is Poisson; Stan prior-choice
     recommendations). ``alpha`` is kept as a deterministic.
     """
@@ -247,10 +350,15 @@ def build_count_model(
     with pm.Model(coords=coords_of(arr)) as model:
         intercept = pm.Normal("intercept", mu=np.log(mean_y), sigma=2.5)
         beta = pm.Normal("beta", mu=priors.effect.mu, sigma=priors.effect.sigma)
-        unit = _unit_level(arr, "", priors, intercept, beta, centred)
-        period = _period_level("", priors, period_centred)
+        c, c_shift = (_unit_post_level(arr, "", unit_post_sd) if unit_post else (None, None))
+        unit = _unit_level(arr, "", priors, intercept, beta, centred, shift=c_shift)
+        period = _period_level("", priors, period_centred, arr if unit_post else None)
         eta = unit[:, None] + period[None, :] + beta * dc
         linear = pt.dot(y_u, unit) + pt.dot(y_t, period) + beta * y_d
+        if unit_post:
+            pc = arr.post_centred
+            eta = eta + c[:, None] * pc
+            linear = linear + pt.dot((y * pc).sum(axis=1), c)
         const = -float(gammaln(y[arr.mask] + 1.0).sum())
         if family == "poisson":
             loglik = linear - pt.sum(m * pt.exp(eta)) + const
@@ -268,7 +376,7 @@ def build_count_model(
             )
         pm.Potential("loglik", loglik)
     model.triplet_info = {"centred": centred, "period_centred": period_centred,  # type: ignore[attr-defined]
-                          "family": family}  # type: ignore[attr-defined]
+                          "family": family, "unit_post": unit_post}
     return model
 
 
@@ -277,11 +385,23 @@ def unit_effects(draws: dict[str, np.ndarray], prefix: str = "") -> np.ndarray:
     return draws[f"{prefix}unit_effect"]
 
 
+def unit_post_effects(draws: dict[str, np.ndarray], n_units: int, prefix: str = "") -> np.ndarray:
+    """Draws x units of the unit x post shifts ``c`` (zeros for a model without them)."""
+    c = draws.get(f"{prefix}unit_post")
+    if c is None:
+        n = next(iter(draws.values())).shape[0]
+        return np.zeros((n, n_units))
+    return c
+
+
 def count_linear_predictor(arr: PanelArrays, draws: dict[str, np.ndarray]) -> np.ndarray:
     """Draws x units x months of ``log mu`` (numpy; used for predictive checks)."""
     a = unit_effects(draws)
     dc = arr.d - arr.dbar[:, None]
-    return a[:, :, None] + draws["period"][:, None, :] + draws["beta"][:, None, None] * dc
+    pc = arr.post_matrix - arr.pbar[:, None]
+    c = unit_post_effects(draws, len(arr.units))
+    return (a[:, :, None] + draws["period"][:, None, :] + draws["beta"][:, None, None] * dc
+            + c[:, :, None] * pc)
 
 
 def simulate_counts(arr: PanelArrays, draws: dict[str, np.ndarray], family: Family,

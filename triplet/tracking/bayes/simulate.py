@@ -1,7 +1,9 @@
 """Simulated trial panels with a known effect, for tests, benchmarks and checking the models.
 
-Counts are negative binomial (gamma-Poisson) around ``exp(unit + month + log(rate_ratio) * d)``;
-harm adds a Cambridge-like severity per crime (lognormal days, heavy right tail) so harm is zero
+Counts are negative binomial (gamma-Poisson) around ``exp(unit + month + log(rate_ratio) * d)``,
+optionally with serial correlation within units: an AR(1) deviation of each unit's log rate
+(``ar_sd``, ``ar_rho``) and/or a unit-specific shift from the treatment start on
+(``unit_post_sd``), both mean zero, so the true rate ratio stays ``rate_ratio``. Harm adds a Cambridge-like severity per crime (lognormal days, heavy right tail) so harm is zero
 wherever the count is zero. Everything simulated is SYNTHETIC.
 """
 
@@ -26,6 +28,9 @@ def simulate_panel(
     n_blocks: int = 0,
     harm_days_median: float = 30.0,
     harm_sigma: float = 1.5,
+    ar_sd: float = 0.0,
+    ar_rho: float = 0.0,
+    unit_post_sd: float = 0.0,
     seed: int = 1,
 ) -> pd.DataFrame:
     """A SYNTHETIC panel in the tracking contract's columns (plus ``period`` and ``d``).
@@ -33,7 +38,10 @@ def simulate_panel(
     Half the units (alternating, within block when ``n_blocks``) are treated from month
     ``treatment_start`` (default: two thirds in); ``rate_ratio`` multiplies their expected
     counts then. ``alpha=None`` gives Poisson counts. Harm per crime is lognormal days with
-    median ``harm_days_median``.
+    median ``harm_days_median``. ``ar_sd`` is the stationary sd of an AR(1) (coefficient
+    ``ar_rho``) log-rate deviation per unit; ``unit_post_sd`` the sd of each unit's own shift of
+    log rate in the treatment period (both arms). The random draws of the panel without them are
+    unchanged (they are drawn after).
     """
     rng = np.random.Generator(np.random.PCG64(seed))
     start = treatment_start if treatment_start is not None else (2 * n_months) // 3
@@ -43,7 +51,19 @@ def simulate_panel(
     g = rng.normal(0.0, month_sd, n_months)
     post = np.arange(n_months) >= start
     d = treated[:, None] & post[None, :]
-    mu = np.exp(a[:, None] + g[None, :] + np.log(rate_ratio) * d)
+    log_mu = a[:, None] + g[None, :] + np.log(rate_ratio) * d
+    if ar_sd > 0 or unit_post_sd > 0:
+        dev_rng = np.random.Generator(np.random.PCG64([seed, 1]))
+        e = np.zeros((n_units, n_months))
+        if ar_sd > 0:
+            e[:, 0] = dev_rng.normal(0.0, ar_sd, n_units)
+            innov = ar_sd * np.sqrt(1.0 - ar_rho**2)
+            for t in range(1, n_months):
+                e[:, t] = ar_rho * e[:, t - 1] + dev_rng.normal(0.0, innov, n_units)
+        if unit_post_sd > 0:
+            e += dev_rng.normal(0.0, unit_post_sd, n_units)[:, None] * post[None, :]
+        log_mu = log_mu + e
+    mu = np.exp(log_mu)
     if alpha is not None:
         mu = rng.gamma(alpha, mu / alpha)
     count = rng.poisson(mu)
