@@ -156,3 +156,24 @@ def test_panel_is_written_and_reproduces_the_primary_estimate(hotspot, assigned_
     )
     assert r.estimate == pytest.approx(primary["estimate"], rel=1e-9)
     assert r.se == pytest.approx(primary["se"], rel=1e-9)
+
+
+def test_bayesian_model_that_does_not_fit_the_panel_is_reported_failed(
+    monkeypatch, tmp_path, assigned_registry
+):
+    """An InputError from the model (data it cannot take) must not abort the whole track."""
+    import triplet.tracking.bayes as bayes
+    from triplet.errors import InputError
+    from triplet.tracking import workflow
+
+    def refuse(panel, trial):
+        raise InputError("harm is positive in every unit-month", file="panel")
+
+    monkeypatch.setattr(bayes, "fit_effect", refuse)
+    tf = find_trial(assigned_registry, "hotspot-patrol")
+    notes: list[str] = []
+    out = workflow._bayesian(None, tf, tmp_path / "results", notes)
+    assert out["status"] == "failed"
+    assert "positive in every unit-month" in out["reason"]
+    assert "percent_change" not in out and "p_reduction" not in out
+    assert any("Bayesian model failed" in n for n in notes)

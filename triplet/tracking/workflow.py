@@ -785,10 +785,14 @@ def _bayesian(panel, tf, results_dir: Path, notes: list[str]) -> dict[str, Any] 
     trial = tf.trial
     try:
         eff = fit_effect(panel, trial)
-    except ConvergenceError as exc:
+    except (ConvergenceError, InputError) as exc:
+        # A model that did not converge, or that does not fit this panel (e.g. a hurdle model
+        # on harm with no zero months), is reported as failed; the other analyses still stand.
+        reason = str(exc) if isinstance(exc, ConvergenceError) else f"not fitted: {exc}"
+        notes.append(f"Bayesian model failed: {reason}")
         return {
             "status": "failed",
-            "reason": str(exc),
+            "reason": reason,
             "model": None,
             "outcome": trial.outcomes.primary.name,
         }
