@@ -127,3 +127,15 @@ def test_verdict_is_consistent_with_interval(pct, half, p, make_trial, results_d
     if hi < 0 and (p is None or p > 0.05):
         assert v.label is V.works
     assert v.label is not V.too_early
+
+
+def test_posterior_about_another_outcome_is_shown_but_does_not_decide(make_trial, results_dict):
+    """A P(reduction) in crime counts must not upgrade a verdict on harm."""
+    r = results_dict(pct=-15, lo=-41, hi=10, p_reduction=0.99)
+    same = decide(make_trial(), r)
+    assert same.label is V.promising
+    r["bayesian"]["measure"] = "count"  # the primary outcome is harm
+    other = decide(make_trial(), r)
+    assert other.label is V.no_effect
+    assert other.p_reduction == 0.99  # still shown on the page
+    assert "not the primary outcome's harm" in other.reason

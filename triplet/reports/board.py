@@ -109,6 +109,14 @@ class BoardTrial:
     dir: Path | None = None
 
 
+def _other_measure_words(bayes: dict | None, primary: dict, trial: Trial) -> str:
+    """'in crimes' / 'in harm' when the Bayesian measure differs from the primary's, else ''."""
+    measure = (bayes or {}).get("measure")
+    if not measure or measure == (primary.get("measure") or trial.outcomes.primary.measure):
+        return ""
+    return {"harm": "in harm", "count": "in crimes"}.get(measure, f"in {measure}")
+
+
 def load_results(trial_dir: Path) -> dict[str, Any] | None:
     """``<trial_dir>/results/results.json`` as a dict, or None when the trial has no results."""
     path = Path(trial_dir) / "results" / RESULTS_FILE
@@ -303,6 +311,8 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         "estimator": primary.get("estimator"),
         "bayes_status": None if not bayes else bayes.get("status"),
         "p_reduction": v.p_reduction,
+        # Say so when the Bayesian model measured another outcome than the primary estimate.
+        "p_reduction_words": _other_measure_words(bayes, primary, t),
         "sms": sms.level,
         "sms_reason": sms.reason,
         "verdict": v.label.value,

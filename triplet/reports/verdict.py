@@ -205,13 +205,19 @@ def decide(trial: Trial, results: dict[str, Any] | None) -> Verdict:
     rules = dict(RULES)
     n_units = (results or {}).get("n_units")
     sms = sms_level(trial, n_units).level
-    p_red = bayesian_p_reduction(results)
+    p_shown = bayesian_p_reduction(results)
     primary = (results or {}).get("primary") or {}
+    # A posterior about another outcome (e.g. crime counts when the primary outcome is harm) is
+    # shown, but it does not decide the verdict on the primary outcome.
+    b_measure = ((results or {}).get("bayesian") or {}).get("measure")
+    p_measure = primary.get("measure") or trial.outcomes.primary.measure
+    other_measure = bool(b_measure) and b_measure != p_measure
+    p_red = None if other_measure else p_shown
     est = _num(primary.get("percent_change"))
     lo, hi = _num(primary.get("percent_ci_low")), _num(primary.get("percent_ci_high"))
 
     def make(label: VerdictLabel, reason: str) -> Verdict:
-        return Verdict(label=label, rule=rules[label], sms=sms, p_reduction=p_red, reason=reason)
+        return Verdict(label=label, rule=rules[label], sms=sms, p_reduction=p_shown, reason=reason)
 
     if trial.status.order < Status.completed.order:
         return make(VerdictLabel.too_early, f"the trial is {_NOT_FINISHED[trial.status]}")
@@ -241,7 +247,12 @@ def decide(trial: Trial, results: dict[str, Any] | None) -> Verdict:
             f"the interval includes 0, but P(reduction) is at least {P_PROBABLE:.2f}",
         )
     bayes = (results or {}).get("bayesian") or {}
-    if p_red is None and bayes.get("status") == "failed":
+    if other_measure and p_shown is not None:
+        why = (
+            f"the interval includes 0 (the Bayesian P(reduction) is about {b_measure}, not the "
+            f"primary outcome's {p_measure}, so it does not enter the verdict)"
+        )
+    elif p_red is None and bayes.get("status") == "failed":
         why = "the interval includes 0 (the Bayesian estimate failed its convergence checks)"
     elif p_red is None:
         why = "the interval includes 0 (no Bayesian estimate)"
