@@ -78,3 +78,20 @@ def test_same_seed_same_posterior_and_another_seed_differs():
     pd.testing.assert_frame_equal(a.checks, b.checks)
     assert a.to_dict() == b.to_dict()
     assert not np.array_equal(a.log_ratio_draws, c.log_ratio_draws)
+
+
+def test_unit_post_shifts_restore_coverage_on_serially_correlated_panels():
+    """30 simulated trials whose units drift (AR(1) log-rate deviations, rho 0.9, sd 0.5):
+    the model without unit x post shifts under-covers the true effect; with them the 95%
+    interval covers close to nominally (docs/bayes.md, Serial correlation)."""
+    from triplet.tracking.bayes.calibration import SCENARIOS, coverage_study
+
+    name = "AR(1) unit drift (rho 0.9, sd 0.5)"
+    study = coverage_study(30, kind="count", scenarios={name: SCENARIOS[name]}, progress=False)
+    s = study.summary().set_index("model")
+    old, new = s.loc["without unit x post (old)"], s.loc["with unit x post"]
+    assert new["n_failed"] <= 2 and old["n_failed"] <= 2
+    # measured: old 24/30 (80%), new 27/30 (90%); interval widths 0.39 vs 0.65 (log ratio)
+    assert new["coverage"] >= 0.85 and old["coverage"] <= 0.85
+    assert new["covered"] > old["covered"]
+    assert new["median_width"] > 1.4 * old["median_width"]

@@ -81,7 +81,7 @@ class CoverageStudy:
                 a.axvline(100 * np.expm1(g["true"].iloc[0]) if len(g) else 0, color="#1b9e77",
                           lw=1.5, label="true effect")
                 s = summ.loc[(sc, mo)]
-                a.set_title(f"{sc}\n{mo}: {s['covered']}/{s['n_fits'] - s['n_failed']} cover "
+                a.set_title(f"{sc}\n{mo}: {int(s['covered'])}/{int(s['n_fits'] - s['n_failed'])} cover "
                             f"({100 * s['coverage']:.0f}%)", fontsize=9)
                 a.set_yticks([])
                 if i == len(scen) - 1:
@@ -102,7 +102,7 @@ def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 SCENARIOS: dict[str, dict[str, float]] = {
-    "AR(1) unit drift (rho 0.8, sd 0.4)": {"ar_sd": 0.4, "ar_rho": 0.8},
+    "AR(1) unit drift (rho 0.9, sd 0.5)": {"ar_sd": 0.5, "ar_rho": 0.9},
     "independent unit-months": {},
 }
 
@@ -202,9 +202,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("figure", help="PNG path; the harm figure goes next to it with _harm")
     ap.add_argument("--reps", type=int, default=40)
+    ap.add_argument("--kind", choices=["count", "harm", "both"], default="both")
     ap.add_argument("--overwrite", action="store_true")
     args = ap.parse_args(argv)
     import io
+    import json
     from pathlib import Path
 
     out = Path(args.figure)
@@ -213,9 +215,12 @@ def main(argv: list[str] | None = None) -> None:
         ("harm", out.with_name(out.stem + "_harm" + out.suffix),
          {"n_units": 60, "mean_count": 1.5}),
     ):
+        if args.kind not in (kind, "both"):
+            continue
         study = coverage_study(args.reps, kind=kind, **kw)
         print(f"== {kind}")
         print(study.summary().to_string(index=False))
+        print(json.dumps(study.to_dict(), default=str))
         fig = study.plot()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110)
