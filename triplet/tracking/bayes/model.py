@@ -4,9 +4,9 @@ The log rate of unit ``u`` in month ``t`` is::
 
     log mu[u, t] = a[u] + g[t] + c[u] * post[u, t] + beta * d[u, t]
     a[u]  ~ Normal(intercept + block/pair/cluster effects, unit_sd)     (unit effects)
-    g     ~ ZeroSumNormal(period_sd)                                     (month effects)
-    c     = unit_post_sd * ZeroSumNormal(1)                              (unit x post shifts)
-    unit_post_sd ~ HalfNormal(0.5)                                       (UNIT_POST_SD)
+    g     ~ ZeroSumNormal(period_sd), zero-sum within each phase         (month effects)
+    c     = post_shift + unit_post_sd * ZeroSumNormal(1)                 (unit x post shifts)
+    post_shift ~ Normal(0, 1);  unit_post_sd ~ HalfNormal(0.5)           (UNIT_POST_SD)
     beta  ~ Normal(priors.effect.mu, priors.effect.sigma)                (log rate ratio)
     y[u, t] ~ NegativeBinomial(mu, alpha)  or  Poisson(mu)
 
