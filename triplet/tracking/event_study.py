@@ -29,6 +29,7 @@ from scipy import stats
 
 from triplet.errors import InputError
 from triplet.tracking.did import check_columns, fit_fixed_effects
+from triplet.tracking.plots import plot_dynamic_effects
 
 __all__ = ["EventStudyResult", "event_study", "relative_periods"]
 
@@ -98,21 +99,8 @@ class EventStudyResult:
 
     def plot(self, ax=None):
         """Coefficients with (1 - alpha) intervals against months relative to the start."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
         c = self.coefficients
-        ax.axhline(0, color="grey", lw=1)
-        ax.axvline(-0.5, color="grey", lw=1, ls=":")
-        ax.errorbar(
-            c["k"],
-            c["estimate"],
-            yerr=[c["estimate"] - c["ci_low"], c["ci_high"] - c["estimate"]],
-            fmt="o",
-            ms=4,
-            capsize=2,
-        )
+        ax = plot_dynamic_effects(ax, c["k"], c["estimate"], c["ci_low"], c["ci_high"])
         ax.set_xlabel(f"months relative to start (reference: {self.reference})")
         ax.set_ylabel(f"effect on {self.outcome}")
         ax.set_title(f"Event study; pre-trend F = {self.pretrend_f:.2f}, p = {self.pretrend_p:.3f}")

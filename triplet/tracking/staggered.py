@@ -31,6 +31,7 @@ from scipy import stats
 from triplet.errors import InputError
 from triplet.tracking.did import check_columns
 from triplet.tracking.event_study import relative_periods
+from triplet.tracking.plots import plot_dynamic_effects
 
 __all__ = ["StaggeredResult", "staggered_did"]
 
@@ -102,21 +103,8 @@ class StaggeredResult:
 
     def plot(self, ax=None):
         """Dynamic aggregation: ATT by periods since the start, with pointwise intervals."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 3.5))
         d = self.dynamic
-        ax.axhline(0, color="grey", lw=1)
-        ax.axvline(-0.5, color="grey", lw=1, ls=":")
-        ax.errorbar(
-            d["e"],
-            d["att"],
-            yerr=[d["att"] - d["ci_low"], d["ci_high"] - d["att"]],
-            fmt="o",
-            ms=4,
-            capsize=2,
-        )
+        ax = plot_dynamic_effects(ax, d["e"], d["att"], d["ci_low"], d["ci_high"])
         ax.set_xlabel("periods since start")
         ax.set_ylabel(f"ATT on {self.outcome}")
         ax.set_title(f"Callaway-Sant'Anna: ATT {self.estimate:+.3g} (SE {self.se:.3g})")
