@@ -230,29 +230,18 @@ def _run(
     ri: Callable | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """Run one estimator on a panel whose ``d`` marks treated post months; (record, result)."""
+    # every estimator reads the same panel layout (contract: unit, month, d, start)
+    cols = {"outcome": measure, "unit": "unit", "time": "month", "alpha": alpha}
     if est is Estimator.twfe_did:
-        r = did(
-            panel,
-            outcome=measure,
-            unit="unit",
-            time="month",
-            treated="d",
-            cluster=cluster,
-            block=block,
-            alpha=alpha,
-        )
-        rec = r.to_dict()
-        return rec, r
+        r = did(panel, **cols, treated="d", cluster=cluster, block=block)
+        return r.to_dict(), r
     if est is Estimator.event_study:
         r = event_study(
             _with_start(panel, trial),
-            outcome=measure,
-            unit="unit",
-            time="month",
+            **cols,
             start="start",
             cluster=cluster,
             block=block,
-            alpha=alpha,
             window=EVENT_WINDOW,
         )
         lo, hi = r.post_mean_ci
@@ -278,16 +267,7 @@ def _run(
         return rec, r
     if est in (Estimator.poisson_did, Estimator.negbin_did):
         fam = "poisson" if est is Estimator.poisson_did else "negbin"
-        r = count_did(
-            panel,
-            outcome=measure,
-            unit="unit",
-            time="month",
-            treated="d",
-            cluster=cluster,
-            family=fam,
-            alpha=alpha,
-        )
+        r = count_did(panel, **cols, treated="d", cluster=cluster, family=fam)
         rec = r.to_dict()
         if measure == "harm":
             rec["notes"] += "; harm in days is not a count: quasi-likelihood (robust SE)"
@@ -295,12 +275,9 @@ def _run(
     if est is Estimator.staggered_did:
         r = staggered_did(
             _with_start(panel, trial),
-            outcome=measure,
-            unit="unit",
-            time="month",
+            **cols,
             start="start",
             cluster=None if cluster == "unit" else cluster,
-            alpha=alpha,
         )
         return r.to_dict(), r
     if est is Estimator.randomisation_inference:
