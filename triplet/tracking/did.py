@@ -256,7 +256,9 @@ class DidResult:
 
     ``percent_change`` is 100 x estimate / counterfactual mean, where the counterfactual mean is
     the treated, post-period mean minus the estimate (what the treated would have had without
-    the intervention); its interval divides the CI by the same mean, treated as known.
+    the intervention). Its interval maps the effect's interval through ``T / (T - b)``
+    (:func:`triplet.tracking.percent.from_additive`), so the counterfactual moves with ``b``
+    and the interval never falls below -100%.
     """
 
     outcome: str
@@ -280,16 +282,28 @@ class DidResult:
     trends: pd.DataFrame = field(repr=False)
 
     @property
+    def percent(self):
+        """:class:`~triplet.tracking.percent.PercentChange` (ratio scale, log effect for pooling)."""
+        from triplet.tracking.percent import from_additive
+
+        return from_additive(
+            self.estimate, self.ci_low, self.ci_high, self.treated_mean, se=self.se, df=self.df
+        )
+
+    @property
     def percent_change(self) -> float:
-        return _pct(self.estimate, self.counterfactual_mean)
+        v = self.percent.percent_change
+        return float("nan") if v is None else v
 
     @property
     def percent_ci_low(self) -> float:
-        return _pct(self.ci_low, self.counterfactual_mean)
+        v = self.percent.percent_ci_low
+        return float("nan") if v is None else v
 
     @property
     def percent_ci_high(self) -> float:
-        return _pct(self.ci_high, self.counterfactual_mean)
+        v = self.percent.percent_ci_high
+        return float("nan") if v is None else v
 
     def summary(self) -> pd.DataFrame:
         """One tidy row: estimate, SE, CI, p, n and the per-cent change."""
@@ -313,9 +327,8 @@ class DidResult:
             "cluster": self.cluster,
             "alpha": self.alpha,
             "counterfactual_mean": float(self.counterfactual_mean),
-            "percent_change": self.percent_change,
-            "percent_ci_low": self.percent_ci_low,
-            "percent_ci_high": self.percent_ci_high,
+            "treated_mean": float(self.treated_mean),
+            **self.percent.to_dict(),
             "method": self.method,
             "ssc": self.ssc,
             "fixed_effects": self.fixed_effects,
@@ -350,12 +363,6 @@ class DidResult:
         )
         ax.legend(frameon=False)
         return ax
-
-
-def _pct(x: float, base: float) -> float:
-    if not np.isfinite(base) or base == 0:
-        return float("nan")
-    return float(100.0 * x / base)
 
 
 def did(

@@ -31,6 +31,7 @@ from scipy import stats
 from triplet.errors import InputError
 from triplet.tracking.did import check_columns
 from triplet.tracking.event_study import relative_periods
+from triplet.tracking.percent import from_additive
 from triplet.tracking.plots import plot_dynamic_effects
 
 __all__ = ["StaggeredResult", "staggered_did"]
@@ -82,9 +83,13 @@ class StaggeredResult:
             "ci_low": self.ci_low,
             "ci_high": self.ci_high,
             "p_value": self.p_value,
-            "percent_change": self._pct(self.estimate),
-            "percent_ci_low": self._pct(self.ci_low),
-            "percent_ci_high": self._pct(self.ci_high),
+            **from_additive(
+                self.estimate,
+                self.ci_low,
+                self.ci_high,
+                self.counterfactual_mean + self.estimate,
+                se=self.se,
+            ).to_dict(),
             "n_obs": self.n_obs,
             "n_units": self.n_units,
             "n_cohorts": self.n_cohorts,
