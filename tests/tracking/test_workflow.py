@@ -80,12 +80,12 @@ def test_refuses_to_overwrite_and_archives_on_rerun(hotspot, assigned_registry):
     assert (rep.archived / "figures" / "trends.png").exists()
 
 
-def test_offender_focus_negbin_primary_with_pairs(assigned_registry):
+def test_offender_focus_poisson_primary_with_pairs(assigned_registry):
     rep = track_trial(  # rerun: the registry is shared with other test modules
         assigned_registry, "offender-focus", rerun=True, draws=200, progress=False, bayes=False
     )
     p = rep.results["primary"]
-    assert p["estimator"] == "negbin_did" and p["rate_ratio"] > 0
+    assert p["estimator"] == "poisson_did" and p["rate_ratio"] > 0
     assert p["percent_change"] == pytest.approx(100 * (p["rate_ratio"] - 1))
     assert rep.results["cluster"] == "pair"
     assert rep.results["fixed_effects"] == "unit + pair x month"

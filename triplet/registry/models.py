@@ -34,6 +34,7 @@ __all__ = [
     "DataSource",
     "Design",
     "DesignMethod",
+    "DecisionRule",
     "Deviation",
     "Dosage",
     "Eligibility",
@@ -392,6 +393,31 @@ class MinimumEffect(_Model):
     )
 
 
+class DecisionRule(_Model):
+    """The one rule that turns the primary analysis into a verdict; registered and locked.
+
+    ``frequentist``: the primary interval at level ``1 - analysis.alpha``; a reduction when it
+    lies wholly below no change, an increase when wholly above (each at most ``alpha / 2`` of
+    null trials). ``bayesian``: the registered Bayesian primary model; a reduction when
+    P(reduction) >= ``probability``, an increase when P(increase) >= ``probability``
+    (symmetric). See docs/verdicts.md for the rules' error rates.
+    """
+
+    kind: Literal["frequentist", "bayesian"] = Field(
+        default="frequentist",
+        description="frequentist (the primary interval) or bayesian (posterior probabilities).",
+    )
+    probability: float = Field(
+        default=0.975,
+        gt=0.5,
+        lt=1,
+        description="Bayesian rule only: P(reduction) or P(increase) needed (same both ways).",
+    )
+
+
+BAYESIAN_ESTIMATORS = frozenset({"bayesian_count", "bayesian_harm"})
+
+
 class AnalysisPlan(_Model):
     primary: Estimator = Field(
         description="The one confirmatory estimator; the others are reported as exploratory."
@@ -422,6 +448,37 @@ class AnalysisPlan(_Model):
     buffer: bool = Field(
         default=False, description="Check displacement into buffer rings around treated units."
     )
+    decision_rule: DecisionRule | None = Field(
+        default=None,
+        description="The verdict rule (default: frequentist for a frequentist primary "
+        "estimator, bayesian with probability 0.975 for a Bayesian one).",
+    )
+
+    @model_validator(mode="after")
+    def _rule_fits_primary(self) -> AnalysisPlan:
+        rule = self.decision_rule
+        if rule is None:
+            return self
+        bayes = self.primary.value in BAYESIAN_ESTIMATORS
+        if rule.kind == "bayesian" and not bayes:
+            raise ValueError(
+                "decision_rule.kind bayesian needs a Bayesian primary estimator "
+                "(bayesian_count or bayesian_harm)"
+            )
+        if rule.kind == "frequentist" and bayes:
+            raise ValueError(
+                f"decision_rule.kind frequentist needs an interval estimator as primary, not "
+                f"{self.primary.value} (use kind: bayesian)"
+            )
+        return self
+
+    @property
+    def rule(self) -> DecisionRule:
+        """The registered rule, or the default for the primary estimator."""
+        if self.decision_rule is not None:
+            return self.decision_rule
+        bayes = self.primary.value in BAYESIAN_ESTIMATORS
+        return DecisionRule(kind="bayesian" if bayes else "frequentist")
 
 
 class Power(_Model):
@@ -537,6 +594,31 @@ class Trial(_Model):
         status = info.data.get("status")
         if v is None and status is not None and status is not Status.draft:
             raise ValueError(f"status {Status(status).value} needs a registered date")
+        return v
+
+    @field_validator("analysis")
+    @classmethod
+    def _count_likelihood_on_counts(cls, v: AnalysisPlan, info: ValidationInfo) -> AnalysisPlan:
+        """negbin_did (a count likelihood) only on count outcomes (issue 14, item 3)."""
+        outcomes = info.data.get("outcomes")
+        if outcomes is None:
+            return v
+        measures = {"primary": outcomes.primary.measure}
+        named = {v.primary, *v.secondary}
+        harm_secondary = any(o.measure == "harm" for o in outcomes.secondary)
+        if Estimator.negbin_did in named and measures["primary"] == "harm":
+            raise ValueError(
+                "negbin_did on the harm outcome: the negative-binomial likelihood treats its "
+                "values as counts, so its per cent effect changes with the unit of harm; use "
+                "poisson_did (quasi-likelihood), twfe_did or bayesian_harm"
+            )
+        if v.primary is Estimator.negbin_did and harm_secondary:
+            raise ValueError(
+                "negbin_did as primary would also run on the harm secondary outcome; use "
+                "poisson_did (quasi-likelihood), twfe_did or bayesian_harm"
+            )
+        if v.primary is Estimator.bayesian_count and measures["primary"] == "harm":
+            raise ValueError("bayesian_count on the harm outcome: use bayesian_harm")
         return v
 
     @field_validator("data_protection")

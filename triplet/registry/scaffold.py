@@ -123,7 +123,7 @@ periods:                        # calendar months, YYYY-MM; they must not overla
   follow_up: null               # e.g. {{start: 2025-01, end: 2025-06}}
 
 analysis:                       # the analysis plan, fixed before outcomes are seen
-  # Estimators: twfe_did, event_study, poisson_did, negbin_did, staggered_did,
+  # Estimators: twfe_did, event_study, poisson_did, negbin_did (counts only), staggered_did,
   # randomisation_inference, displacement, bayesian_count, bayesian_harm.
   primary: twfe_did
   secondary: [event_study, randomisation_inference]

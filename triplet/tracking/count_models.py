@@ -201,10 +201,15 @@ def count_did(
     family: Literal["poisson", "negbin"] = "poisson",
     alpha: float = 0.05,
     method: Literal["within", "dummies"] = "within",
+    count_outcome: bool = True,
 ) -> CountDidResult:
     """Poisson or negative-binomial DiD with unit and period fixed effects; cluster-robust SE.
 
     ``outcome`` must be non-negative (counts, or harm in days for a Poisson pseudo-likelihood).
+    ``count_outcome=False`` says the outcome is not a count (harm in days): the Poisson
+    quasi-likelihood is still valid (its estimate does not change when the outcome is
+    rescaled), the negative binomial is refused - its dispersion step treats the values as
+    counts, so its per cent effect changes with the unit of harm (days, years, ...).
     Reference: Wooldridge (1999) for Poisson fixed effects; Cameron & Trivedi (2013), ch. 3, 9.
     """
     check_columns(
@@ -216,6 +221,20 @@ def count_did(
     y = pd.to_numeric(panel[outcome], errors="coerce").to_numpy(dtype=float)
     if np.isnan(y).any() or (y < 0).any():
         raise InputError(f"outcome {outcome!r} must be non-negative numbers", file="panel")
+    if family == "negbin":
+        why = None
+        if not count_outcome:
+            why = "is not a count (harm in days, or another non-count measure)"
+        elif not np.all(y == np.round(y)):
+            why = "has non-integer values, so it is not a count"
+        if why is not None:
+            raise InputError(
+                f"outcome {outcome!r} {why}: the negative-binomial likelihood needs counts (its "
+                "dispersion and so its per cent effect change with the unit of measurement). "
+                "Use poisson_did (quasi-likelihood, valid for any non-negative outcome), "
+                "twfe_did, or bayesian_harm (the hurdle model for harm)",
+                file="panel",
+            )
     d = _indicator(panel[treated], treated)
     u_all, _ = pd.factorize(panel[unit], sort=True)
     t_all, _ = pd.factorize(panel[time], sort=True)
