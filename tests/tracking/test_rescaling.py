@@ -69,14 +69,14 @@ def _percent_poisson(p):
 
 
 def _percent_staggered(p):
-    return staggered_did(
-        p, outcome="harm", unit="unit", time="month", start="start"
-    ).to_dict()["percent_change"]
+    return staggered_did(p, outcome="harm", unit="unit", time="month", start="start").to_dict()[
+        "percent_change"
+    ]
 
 
 def _percent_ri(p):
     units, pre, post = unit_prepost(p, outcome="harm", unit="unit", post="post")
-    obs = (units.to_numpy() < 15)
+    obs = units.to_numpy() < 15
     rng = np.random.Generator(np.random.PCG64(3))
     draws = np.array([rng.permutation(obs) for _ in range(200)])
     r = randomisation_inference(pre, post, obs, draws, outcome="harm")
@@ -122,9 +122,14 @@ def test_block_att_invariant_to_the_unit_of_harm():
 
 def test_negbin_refused_on_harm_naming_the_alternatives():
     panel = harm_panel()
-    with pytest.raises(InputError, match="poisson_did.*twfe_did.*bayesian_harm"):
+    with pytest.raises(InputError, match=r"poisson_did.*twfe_did.*bayesian_harm"):
         count_did(
-            panel, outcome="harm", unit="unit", time="month", treated="d", family="negbin",
+            panel,
+            outcome="harm",
+            unit="unit",
+            time="month",
+            treated="d",
+            family="negbin",
             count_outcome=False,
         )
     # non-integer values are refused even when the caller did not say what the outcome is
