@@ -104,6 +104,9 @@ def did_draws(
     res = {k_: np.vstack(v) for k_, v in out.items()}
     res["reject"] = np.abs(res["estimate"]) > crit * res["se"]
     res["cover"] = np.abs(res["estimate"] - res["estimand"]) <= crit * res["se"]
+    # the registered frequentist decision rule, one direction at a time (docs/verdicts.md)
+    res["reduction_verdict"] = res["estimate"] + crit * res["se"] < 0
+    res["increase_verdict"] = res["estimate"] - crit * res["se"] > 0
     res["scale"] = np.broadcast_to(a, res["estimate"].shape)
     return res
 
@@ -146,6 +149,21 @@ class Diagnosis:
     @property
     def type_i_error(self) -> float:
         return float(self._row(0.0)["power"])
+
+    @property
+    def null_reduction_rate(self) -> float:
+        """Share of null trials (effect 0) the frequentist rule calls a reduction."""
+        return float(self._row(0.0).get("reduction_verdict_rate", np.nan))
+
+    @property
+    def null_increase_rate(self) -> float:
+        """Share of null trials the frequentist rule calls an increase."""
+        return float(self._row(0.0).get("increase_verdict_rate", np.nan))
+
+    @property
+    def reduction_power(self) -> float:
+        """Share of trials with the registered reduction that the rule calls a reduction."""
+        return float(self._row(self.reduction).get("reduction_verdict_rate", np.nan))
 
     @property
     def simulated_mde(self) -> float:
@@ -202,6 +220,9 @@ class Diagnosis:
             "note": self.note,
             "power": clean(self.power),
             "type_i_error": clean(self.type_i_error),
+            "null_reduction_rate": clean(self.null_reduction_rate),
+            "null_increase_rate": clean(self.null_increase_rate),
+            "reduction_power": clean(self.reduction_power),
             "simulated_mde": clean(self.simulated_mde),
             "summary": [
                 {k: clean(v) for k, v in r.items()} for r in self.summary().to_dict("records")
@@ -286,6 +307,14 @@ def _mcse_rows(res: dict[str, np.ndarray], grid: np.ndarray) -> pd.DataFrame:
         k = len(est)
         err = est - tau
         pw = float(res["reject"][j][keep].mean())
+        red = (
+            float(res["reduction_verdict"][j][keep].mean())
+            if "reduction_verdict" in res
+            else np.nan
+        )
+        inc = (
+            float(res["increase_verdict"][j][keep].mean()) if "increase_verdict" in res else np.nan
+        )
         cov = float(res["cover"][j][keep].mean())
         rmse = float(np.sqrt(np.mean(err**2)))
         scale = float(np.mean(res["scale"][j][keep]))
@@ -295,6 +324,8 @@ def _mcse_rows(res: dict[str, np.ndarray], grid: np.ndarray) -> pd.DataFrame:
                 "reduction": float(r),
                 "power": pw,
                 "power_mcse": math.sqrt(pw * (1 - pw) / k),
+                "reduction_verdict_rate": red,
+                "increase_verdict_rate": inc,
                 "bias": float(err.mean()),
                 "bias_mcse": float(err.std(ddof=1) / math.sqrt(k)),
                 "relative_bias": 100 * float(err.mean()) / scale / r if r > 0 else np.nan,
