@@ -42,13 +42,34 @@ def assign(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Preview arms per block and balance; write nothing."
     ),
+    require_power: bool = typer.Option(
+        False,
+        "--require-power",
+        help="Refuse (write nothing) when simulated power at the registered minimum effect "
+        "is below power.target.",
+    ),
+    power_sims: int = typer.Option(
+        500, "--power-sims", min=0, help="Simulated trials for the power guard (0 skips it)."
+    ),
 ) -> None:
     """Assign a registered trial's units with its registered method, once.
 
     Writes trials/<id>/assignment.csv and lock.json atomically and sets the status to assigned.
-    Refuses (exit 1) if the trial was already assigned.
+    Refuses (exit 1) if the trial was already assigned. Checks power first: warns when the
+    simulated power at the registered minimum effect is below the target (--require-power
+    refuses); the check is recorded in lock.json.
     """
-    rep = assign_trial(registry, trial_id, dry_run=dry_run)
+    rep = assign_trial(
+        registry, trial_id, dry_run=dry_run, require_power=require_power, power_sims=power_sims
+    )
+    pc = rep.power_check or {}
+    if pc.get("warning"):
+        out.print(f"[bold red]WARNING[/bold red] {pc['warning']}")
+    elif pc.get("power") is not None:
+        out.print(
+            f"power guard: simulated power {pc['power']:.2f} at a {pc['reduction']:.0%} fall "
+            f"(target {pc['target']:.2f}; {pc['n_sims']} simulated trials)"
+        )
     a = rep.assignment
     out.print(_table(rep.units.summary(), f"{trial_id}: eligibility (CONSORT flow)"))
     out.print(_table(a.summary(), f"{trial_id}: {a.method} assignment, seed {a.seed}"))

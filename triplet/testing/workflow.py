@@ -53,6 +53,7 @@ class AssignReport:
     dry_run: bool
     written: list[Path] = field(default_factory=list)
     resumed: str | None = None
+    power_check: dict[str, Any] | None = None  # triplet.testing.power_guard (issue 14)
 
     def summary(self) -> pd.DataFrame:
         """Arms per block."""
@@ -67,6 +68,7 @@ class AssignReport:
             "flow": self.units.flow,
             "written": [str(p) for p in self.written],
             "resumed": self.resumed,
+            "power_check": self.power_check,
         }
 
     def plot(self, ax=None):
@@ -118,15 +120,40 @@ def _lock_extra(a: Assignment, ut: UnitTable) -> dict[str, Any]:
     }
 
 
-def assign_trial(registry: str | Path, trial_id: str, *, dry_run: bool = False) -> AssignReport:
-    """Assign the registered trial ``trial_id`` once (see the module docstring)."""
+def assign_trial(
+    registry: str | Path,
+    trial_id: str,
+    *,
+    dry_run: bool = False,
+    require_power: bool = False,
+    power_sims: int | None = None,
+) -> AssignReport:
+    """Assign the registered trial ``trial_id`` once (see the module docstring).
+
+    The power guard (:mod:`triplet.testing.power_guard`) runs first: its result goes into the
+    lock (``power_check``); with ``require_power`` an underpowered trial is refused before
+    anything is written. ``power_sims=0`` skips the guard (recorded as skipped).
+    """
+    from triplet.testing.power_guard import GUARD_SIMS, power_check
+
     tf = find_trial(registry, trial_id)
     _check_status(tf)
     ut = unit_table(tf)
     a = assign(ut.units, tf.trial.design)
     bal = balance(ut.units, a, _balance_covariates(tf, ut.units) or ["baseline_harm"])
+    sims = GUARD_SIMS if power_sims is None else power_sims
+    if sims > 0:
+        pc = power_check(tf, ut, n_sims=sims).to_dict()
+    else:
+        pc = {"skipped": True, "reason": "power guard skipped (power_sims=0)"}
+    if require_power and (pc.get("skipped") or pc.get("below_target")):
+        raise StateError(
+            f"trial {tf.id} refused by --require-power: "
+            + (pc.get("warning") or pc.get("reason") or "power unknown")
+            + " Nothing was written."
+        )
     if dry_run:
-        return AssignReport(tf.id, a, bal, ut, dry_run=True)
+        return AssignReport(tf.id, a, bal, ut, dry_run=True, power_check=pc)
     for tmp in _stale_temps(tf.dir):  # left by a run killed mid-write
         tmp.unlink(missing_ok=True)
     data = a.to_csv_bytes()
@@ -164,11 +191,15 @@ def assign_trial(registry: str | Path, trial_id: str, *, dry_run: bool = False) 
         else:
             write_bytes(apath, data)
             written.append(apath)
-        write_lock(tf, **_lock_extra(a, ut))
+        write_lock(tf, **_lock_extra(a, ut), power_check=pc)
         written.append(lpath)
     set_status(tf, Status.assigned)
     written.append(tf.path)
-    return AssignReport(tf.id, a, bal, ut, dry_run=False, written=written, resumed=resumed)
+    if resumed and lpath.exists():
+        pc = read_lock(tf).get("power_check", pc)
+    return AssignReport(
+        tf.id, a, bal, ut, dry_run=False, written=written, resumed=resumed, power_check=pc
+    )
 
 
 # --------------------------------------------------------------------------------------------
