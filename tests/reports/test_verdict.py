@@ -1,4 +1,4 @@
-"""Verdict rules: every branch, the boundaries, and the Maryland SMS mapping."""
+"""Single-trial verdicts from the registered rule, and the SMS level a design earns."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from triplet.registry.models import DesignMethod
-from triplet.reports.verdict import (
-    MULTIPLE_UNITS,
-    RULES,
-    VerdictLabel,
-    decide,
-    sms_level,
-)
+from triplet.registry.models import DecisionRule, DesignMethod
+from triplet.reports.verdict import RULES, VerdictLabel, decide, sms_level
 
 V = VerdictLabel
+
+
+def _no_interval(r):
+    for k in ("percent_ci_low", "percent_ci_high", "ci_low", "ci_high"):
+        r["primary"][k] = None
+    return r
 
 
 @pytest.mark.parametrize("status", ["draft", "registered", "assigned", "in_field"])
@@ -28,114 +28,115 @@ def test_running_trials_are_too_early_even_with_interim_results(status, make_tri
 def test_no_results_or_no_interval_is_too_early(make_trial, results_dict):
     trial = make_trial()
     assert decide(trial, None).label is V.too_early
-    r = results_dict()
-    r["primary"]["percent_ci_high"] = None
-    assert decide(trial, r).label is V.too_early
+    v = decide(trial, _no_interval(results_dict()))
+    assert v.label is V.too_early and "no interval" in v.reason
 
 
-def test_randomised_reduction_works(make_trial, results_dict):
+def test_reduction_speaks_about_this_trial_only(make_trial, results_dict):
     v = decide(make_trial(method="complete"), results_dict(lo=-30, hi=-5, p_reduction=0.9))
-    assert v.label is V.works and v.sms == 5
-    assert v.rule == dict(RULES)[V.works]
-    assert v.reason == "the interval lies wholly below 0, and the design is SMS level 5"
+    assert v.label is V.reduction and v.sms == 5
+    assert v.headline == "Reduced crime harm in this trial"
+    assert v.reason == "the primary per cent interval lies wholly below 0"
+    assert "at most 2.5% of the time" in v.rule
+    assert "works" not in v.label.value
 
 
 def test_interval_touching_zero_is_not_a_reduction(make_trial, results_dict):
-    v = decide(make_trial(), results_dict(pct=-10, lo=-20, hi=0.0, p_reduction=0.7))
-    assert v.label is V.no_effect
+    v = decide(make_trial(), results_dict(pct=-10, lo=-20, hi=0.0, p_reduction=0.999))
+    assert v.label is V.no_clear_change
+    assert v.headline == "No clear change in crime harm in this trial"
 
 
-def test_increase_is_harmful(make_trial, results_dict):
-    assert decide(make_trial(), results_dict(pct=12, lo=2, hi=25, p_reduction=0.2)).label is (
-        V.harmful
+def test_increase_is_symmetric(make_trial, results_dict):
+    v = decide(make_trial(), results_dict(pct=12, lo=2, hi=25, p_reduction=0.2))
+    assert v.label is V.increase and v.headline == "Increased crime harm in this trial"
+
+
+def test_frequentist_rule_ignores_the_posterior(make_trial, results_dict):
+    """No 'promising' or 'harmful' route through P(reduction) for a frequentist primary."""
+    for p in (0.999, 0.84, 0.001):
+        r = results_dict(pct=-12, lo=-25, hi=1, p_reduction=p)
+        assert decide(make_trial(), r).label is V.no_clear_change
+    assert decide(make_trial(), results_dict(pct=-12, lo=-25, hi=1, p_reduction=0.84)).p_reduction
+
+
+def test_bayesian_rule_is_symmetric_at_the_registered_probability(make_trial, results_dict):
+    trial = make_trial(primary="bayesian_harm")
+    assert trial.analysis.rule == DecisionRule(kind="bayesian", probability=0.975)
+
+    def r(p):
+        out = results_dict(pct=-12, lo=-25, hi=1, p_reduction=p, estimator="bayesian_harm")
+        out["primary"]["p_reduction"] = p
+        out["bayesian"]["measure"] = "harm"
+        return out
+
+    assert decide(trial, r(0.975)).label is V.reduction
+    assert decide(trial, r(0.974)).label is V.no_clear_change
+    assert decide(trial, r(0.025)).label is V.increase
+    assert decide(trial, r(0.026)).label is V.no_clear_change
+
+
+def test_a_registered_probability_is_used(make_trial, results_dict):
+    trial = make_trial(primary="bayesian_harm")
+    analysis = trial.analysis.model_copy(
+        update={"decision_rule": DecisionRule(kind="bayesian", probability=0.99)}
     )
+    trial = trial.model_copy(update={"analysis": analysis})
+    r = results_dict(p_reduction=0.98, estimator="bayesian_harm")
+    r["primary"]["p_reduction"] = 0.98
+    assert decide(trial, r).label is V.no_clear_change
+    assert "0.99" in decide(trial, r).rule
 
 
-def test_bayesian_probability_of_increase_is_harmful_even_if_interval_spans_zero(
-    make_trial, results_dict
-):
-    r = results_dict(pct=8, lo=-1, hi=18, p_reduction=0.05)
-    assert decide(make_trial(), r).label is V.harmful
-    assert decide(make_trial(), r).reason == "P(reduction) is at most 0.05"
-    r = results_dict(pct=8, lo=-1, hi=18, p_reduction=0.06)
-    assert decide(make_trial(), r).label is V.no_effect
-
-
-def test_bayesian_primary_works_on_probability_alone(make_trial, results_dict):
-    trial = make_trial(primary="bayesian_count")
-    r = results_dict(pct=-12, lo=-25, hi=1, p_reduction=0.95, estimator="bayesian_count")
-    assert decide(trial, r).label is V.works
-    r = results_dict(pct=-12, lo=-25, hi=1, p_reduction=0.949, estimator="bayesian_count")
-    assert decide(trial, r).label is V.promising
-
-
-def test_frequentist_primary_needs_its_interval_not_the_posterior(make_trial, results_dict):
-    r = results_dict(pct=-12, lo=-25, hi=1, p_reduction=0.97)
-    assert decide(make_trial(), r).label is V.promising
-
-
-def test_probable_reduction_is_promising_only_with_a_reduction_estimate(make_trial, results_dict):
-    assert decide(make_trial(), results_dict(pct=-6, lo=-15, hi=4, p_reduction=0.8)).label is (
-        V.promising
-    )
-    assert decide(make_trial(), results_dict(pct=-6, lo=-15, hi=4, p_reduction=0.79)).label is (
-        V.no_effect
-    )
-
-
-def test_failed_bayesian_model_is_ignored(make_trial, results_dict):
-    r = results_dict(pct=-6, lo=-15, hi=4, bayes_status="failed")
-    v = decide(make_trial(), r)
-    assert v.label is V.no_effect and v.p_reduction is None
-    assert "failed its convergence checks" in v.reason
-
-
-def test_matched_control_reduction_is_works_or_promising_by_units_per_arm(make_trial, results_dict):
-    trial = make_trial(method="matched_control")
-    few = results_dict(lo=-30, hi=-5, n_treatment=MULTIPLE_UNITS - 1, n_control=20)
-    many = results_dict(lo=-30, hi=-5, n_treatment=MULTIPLE_UNITS, n_control=MULTIPLE_UNITS)
-    assert decide(trial, few).label is V.promising and decide(trial, few).sms == 3
-    assert decide(trial, few).reason.endswith("but the design is only SMS level 3")
-    assert decide(trial, many).label is V.works and decide(trial, many).sms == 4
+def test_failed_bayesian_primary_is_too_early(make_trial, results_dict):
+    trial = make_trial(primary="bayesian_harm")
+    r = results_dict(bayes_status="failed", estimator="bayesian_harm")
+    v = decide(trial, r)
+    assert v.label is V.too_early and "convergence" in v.reason
 
 
 @pytest.mark.parametrize("method", [m for m in DesignMethod if m.randomised])
-def test_every_randomised_design_is_sms_5(method, make_trial, results_dict):
-    kw = {"method": "block"} if method is DesignMethod.block else {}
-    trial = make_trial(**kw)
+def test_every_randomised_design_is_sms_5(method, make_trial):
+    trial = make_trial(method="block")
     trial = trial.model_copy(update={"design": trial.design.model_copy(update={"method": method})})
     assert sms_level(trial).level == 5
 
 
-def test_matched_control_sms_from_registration_when_no_results(make_trial, results_dict):
-    trial = make_trial(method="matched_control")  # 2 treated listed, 1 control each
+def _with_checks(r, pretrend_p=None, sensitivity=False):
+    r = dict(r)
+    r["analyses"] = [r["primary"]]
+    if pretrend_p is not None:
+        r["analyses"].append({"estimator": "event_study", "pretrend_test": {"p_value": pretrend_p}})
+    if sensitivity:
+        r["sensitivity"] = {"status": "ok", "method": "relative magnitudes", "breakdown": 1.2}
+    return r
+
+
+def test_matched_control_earns_level_4_only_with_its_checks(make_trial, results_dict):
+    trial = make_trial(method="matched_control")
+    base = results_dict(lo=-30, hi=-5, n_treatment=40, n_control=80)  # many units: not enough
+    assert sms_level(trial, base).level == 3
+    assert "no event-study pre-trend test" in sms_level(trial, base).reason
+    assert sms_level(trial, _with_checks(base, 0.4)).level == 3  # no sensitivity analysis
+    assert sms_level(trial, _with_checks(base, 0.01, True)).level == 3  # pre-trends rejected
+    four = sms_level(trial, _with_checks(base, 0.4, True))
+    assert four.level == 4 and "pre-trend test passed" in four.reason
     assert sms_level(trial).level == 3
 
 
-@given(
-    pct=st.floats(-90, 200),
-    half=st.floats(0.1, 80),
-    p=st.one_of(st.none(), st.floats(0, 1)),
-)
-def test_verdict_is_consistent_with_interval(pct, half, p, make_trial, results_dict):
-    lo, hi = pct - half, pct + half
+def test_rules_list_every_label():
+    assert {label for label, _ in RULES} == set(VerdictLabel)
+
+
+@given(pct=st.floats(-90, 200), half=st.floats(0.1, 80), p=st.one_of(st.none(), st.floats(0, 1)))
+def test_verdict_follows_the_interval_only(pct, half, p, make_trial, results_dict):
+    lo, hi = max(pct - half, -99.9), pct + half
     v = decide(make_trial(), results_dict(pct=pct, lo=lo, hi=hi, p_reduction=p))
-    if lo > 0:
-        assert v.label is V.harmful
-    if v.label is V.works:
-        assert hi < 0
-    if hi < 0 and (p is None or p > 0.05):
-        assert v.label is V.works
-    assert v.label is not V.too_early
+    assert (v.label is V.reduction) == (hi < 0)
+    assert (v.label is V.increase) == (lo > 0)
 
 
-def test_posterior_about_another_outcome_is_shown_but_does_not_decide(make_trial, results_dict):
-    """A P(reduction) in crime counts must not upgrade a verdict on harm."""
-    r = results_dict(pct=-15, lo=-41, hi=10, p_reduction=0.99)
-    same = decide(make_trial(), r)
-    assert same.label is V.promising
-    r["bayesian"]["measure"] = "count"  # the primary outcome is harm
-    other = decide(make_trial(), r)
-    assert other.label is V.no_effect
-    assert other.p_reduction == 0.99  # still shown on the page
-    assert "not the primary outcome's harm" in other.reason
+def test_error_rates_are_carried_for_the_page(make_trial, results_dict):
+    rates = {"null_reduction_rate": 0.026, "n_sims": 500}
+    v = decide(make_trial(), results_dict(), error_rates=rates)
+    assert v.to_dict()["error_rates"] == rates

@@ -30,9 +30,18 @@ def test_frequentist_rule_by_hand(lo, hi, direction):
     assert f.direction == direction
 
 
-def test_frequentist_rule_falls_back_to_the_per_cent_interval_and_undecided():
+def test_frequentist_rule_falls_back_to_the_effect_interval_and_undecided():
     f = apply_rule(FREQ, 0.05, {"percent_ci_low": -40.0, "percent_ci_high": -2.0})
     assert f.direction == "reduction" and "per cent" in f.reason
+    # per cent interval unbounded above: the effect's own interval decides
+    f = apply_rule(
+        FREQ,
+        0.05,
+        {"percent_ci_low": -40.0, "percent_ci_high": None, "ci_low": -3.0, "ci_high": 9.0},
+    )
+    assert f.direction == "no clear change" and f.reason.startswith("the primary interval")
+    ri = {"null": "multiplicative", "ci_low": 0.7, "ci_high": 0.95}
+    assert apply_rule(FREQ, 0.05, ri).direction == "reduction"
     assert apply_rule(FREQ, 0.05, {}).direction == "undecided"
 
 

@@ -1,4 +1,10 @@
-"""Plain-English verdicts for the Board, and the strength of evidence behind them.
+"""Plain-English verdicts for the Board: what one trial found, and how strong its design is.
+
+A single trial's verdict speaks about **that trial** ("reduction in this trial"): the trial's
+registered decision rule (:mod:`triplet.tracking.decision`; frequentist interval or Bayesian
+probability, symmetric, locked with the registration) applied to its primary analysis. Whether
+an intervention type *works* in the Maryland sense is a statement about a body of evidence
+(:mod:`.evidence`), never about one trial.
 
 Strength of evidence is the Maryland Scientific Methods Scale (SMS; Sherman et al. 1997,
 *Preventing Crime: What Works, What Doesn't, What's Promising*, ch. 2; restated by Farrington,
@@ -6,28 +12,27 @@ Gottfredson, Sherman & Welsh 2002, in *Evidence-Based Crime Prevention*, pp. 13-
 
 * level 3: before/after measures in comparable treated and control units;
 * level 4: before/after measures in multiple treated and control units, controlling for other
-  factors (here: matched on baseline covariates);
+  factors that influence the outcome;
 * level 5: random assignment of comparable units to treatment and control.
 
-Verdicts follow the Maryland report's logic: *works* needs a reduction shown by a strong design
-(level >= 4); *promising* is a reduction with weaker certainty (a level-3 design, or a probable but
-not yet conclusive reduction); *harmful* is an increase shown; otherwise *no effect found* (which
-is not proof of no effect). Every rule is listed in :data:`RULES` and printed on the Board page.
+The level is earned by the design and what the analysis showed about it, not by a unit count:
+a randomised design is level 5; a matched-control design is level 3, and level 4 only when its
+event-study pre-trend test did not reject parallel trends *and* a parallel-trends sensitivity
+analysis is reported (results.json ``sensitivity``), i.e. when "controlling for other factors"
+has been checked rather than assumed.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from triplet.registry.models import DesignMethod, Estimator, Status, Trial
+from triplet.registry.models import DesignMethod, Status, Trial
+from triplet.tracking.decision import Finding, apply_rule, describe_rule, rule_of
 
 __all__ = [
-    "MULTIPLE_UNITS",
-    "P_PROBABLE",
-    "P_STRONG",
     "RULES",
     "SMS_MAPPING",
     "SmsLevel",
@@ -37,54 +42,38 @@ __all__ = [
     "sms_level",
 ]
 
-#: P(reduction) at or above which a Bayesian primary analysis counts as showing a reduction.
-P_STRONG = 0.95
-#: P(reduction) at or above which a reduction is "probable" (promising, not conclusive).
-P_PROBABLE = 0.80
-#: "Multiple" units per arm for SMS level 4 in a matched (non-randomised) design.
-MULTIPLE_UNITS = 5
-
-BAYESIAN_ESTIMATORS = frozenset({Estimator.bayesian_count.value, Estimator.bayesian_harm.value})
-
 
 class VerdictLabel(StrEnum):
-    """The five verdicts the Board sees."""
+    """The four single-trial verdicts the Board sees."""
 
-    works = "works"
-    promising = "promising"
-    no_effect = "no effect found"
-    harmful = "harmful"
+    reduction = "reduction in this trial"
+    increase = "increase in this trial"
+    no_clear_change = "no clear change in this trial"
     too_early = "too early to say"
 
 
-#: The rules, in the order they are tried; the first that holds gives the verdict.
+#: The steps, in order, as printed on the Board page.
 RULES: tuple[tuple[VerdictLabel, str], ...] = (
     (
         VerdictLabel.too_early,
         "The trial is still running (status before 'completed'), or it has no analysed primary "
-        "estimate with an interval yet.",
+        "estimate the registered rule can use yet.",
     ),
     (
-        VerdictLabel.harmful,
-        "The primary interval lies wholly above 0 (an increase), or the Bayesian model (when it "
-        f"passed its checks) gives P(reduction) <= {1 - P_STRONG:.2f}.",
+        VerdictLabel.reduction,
+        "The trial's registered decision rule finds a reduction in the primary outcome: its "
+        "interval lies wholly below no change (frequentist rule), or P(reduction) reaches the "
+        "registered probability (Bayesian rule).",
     ),
     (
-        VerdictLabel.works,
-        "A reduction is shown - the primary interval lies wholly below 0, or, when the registered "
-        f"primary analysis is Bayesian, P(reduction) >= {P_STRONG:.2f} - and the design is "
-        "SMS level 4 or 5.",
+        VerdictLabel.increase,
+        "The same rule, the other way round: the interval lies wholly above no change, or "
+        "P(increase) reaches the same registered probability.",
     ),
     (
-        VerdictLabel.promising,
-        "A reduction is shown but the design is SMS level 3; or the point estimate is a reduction "
-        f"and the Bayesian model gives P(reduction) >= {P_PROBABLE:.2f} without meeting the rule "
-        "for 'works'.",
-    ),
-    (
-        VerdictLabel.no_effect,
-        "Otherwise: the interval includes 0. This is not proof of no effect - the trial may have "
-        "been too small to detect one.",
+        VerdictLabel.no_clear_change,
+        "Otherwise. This is not proof of no effect: the trial may have been too small to detect "
+        "one (see its power).",
     ),
 )
 
@@ -92,12 +81,13 @@ RULES: tuple[tuple[VerdictLabel, str], ...] = (
 SMS_MAPPING: tuple[tuple[str, int, str], ...] = (
     ("Randomised (any randomised design)", 5, "random assignment of comparable units"),
     (
-        f"Matched controls, before/after DiD, >= {MULTIPLE_UNITS} units per arm",
+        "Matched controls, before/after DiD, pre-trend test passed and a parallel-trends "
+        "sensitivity analysis reported",
         4,
-        "multiple treated and control units, controlling for baseline differences by matching",
+        "multiple treated and control units, with the comparison checked for other factors",
     ),
     (
-        f"Matched controls, before/after DiD, fewer than {MULTIPLE_UNITS} units in an arm",
+        "Matched controls, before/after DiD, otherwise",
         3,
         "before/after in comparable treated and control units",
     ),
@@ -115,44 +105,58 @@ class SmsLevel:
         return {"level": self.level, "reason": self.reason}
 
 
-def sms_level(trial: Trial, n_units: dict[str, Any] | None = None) -> SmsLevel:
-    """SMS level of a trial's design; ``n_units`` is results.json's ``n_units`` block if any.
+def _pretrend(results: dict[str, Any] | None) -> dict[str, Any] | None:
+    for a in (results or {}).get("analyses") or []:
+        if isinstance(a, dict) and a.get("pretrend_test"):
+            return a["pretrend_test"]
+    return None
 
-    Randomised designs are level 5. A matched-control before/after DiD is level 4 when each arm
-    has at least :data:`MULTIPLE_UNITS` units (from the results, else the registration's
-    ``matching.treated`` list and ``controls_per_treated``), otherwise level 3.
+
+def _sensitivity(results: dict[str, Any] | None) -> bool:
+    s = (results or {}).get("sensitivity")
+    return isinstance(s, dict) and bool(s) and s.get("status", "ok") == "ok"
+
+
+def sms_level(trial: Trial, results: dict[str, Any] | None = None) -> SmsLevel:
+    """SMS level earned by the trial's design and, for matched controls, by its checks.
+
+    ``results`` is results.json (its event-study ``pretrend_test`` and ``sensitivity`` block);
+    without results a matched-control design is level 3.
     """
     method = trial.design.method
     if method.randomised:
         return SmsLevel(5, f"randomised design ({method.value})")
     assert method is DesignMethod.matched_control
-    n_t = n_c = None
-    if n_units:
-        n_t, n_c = n_units.get("treatment"), n_units.get("control")
-    if n_t is None and trial.design.matching is not None:
-        n_t = len(trial.design.matching.treated) or None
-        if n_t is not None:
-            n_c = n_t * trial.design.matching.controls_per_treated
-    if n_t is not None and n_c is not None and min(n_t, n_c) >= MULTIPLE_UNITS:
+    alpha = trial.analysis.alpha
+    pt = _pretrend(results)
+    p = None if pt is None else pt.get("p_value", pt.get("p"))
+    checks = []
+    if p is None:
+        checks.append("no event-study pre-trend test reported")
+    elif float(p) < alpha:
+        checks.append(f"the pre-trend test rejected parallel trends (p = {float(p):.3f})")
+    if not _sensitivity(results):
+        checks.append("no parallel-trends sensitivity analysis reported")
+    if not checks:
         return SmsLevel(
-            4, f"matched controls with before/after DiD, >= {MULTIPLE_UNITS} units per arm"
+            4,
+            f"matched controls with before/after DiD; pre-trend test passed (p = {float(p):.2f})"
+            " and sensitivity analysis reported",
         )
-    return SmsLevel(
-        3,
-        "matched controls with before/after DiD"
-        + ("" if n_t is None else f", fewer than {MULTIPLE_UNITS} units in an arm"),
-    )
+    return SmsLevel(3, "matched controls with before/after DiD; not level 4: " + "; ".join(checks))
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A verdict, the rule that produced it and the figures it used."""
+    """A single-trial verdict, the registered rule that produced it and its error rates."""
 
     label: VerdictLabel
     rule: str
     sms: int
     p_reduction: float | None
     reason: str = ""
+    headline: str = ""
+    error_rates: dict[str, Any] | None = field(default=None)
 
     @property
     def css_class(self) -> str:
@@ -161,10 +165,12 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         return {
             "label": self.label.value,
+            "headline": self.headline,
             "rule": self.rule,
             "reason": self.reason,
             "sms": self.sms,
             "p_reduction": self.p_reduction,
+            "error_rates": self.error_rates,
         }
 
 
@@ -196,66 +202,67 @@ def bayesian_p_reduction(results: dict[str, Any] | None) -> float | None:
     return _num(bayes.get("p_reduction"))
 
 
-def decide(trial: Trial, results: dict[str, Any] | None) -> Verdict:
-    """The verdict for one trial from its registration and results.json (None if not analysed).
+def _outcome_words(trial: Trial, primary: dict[str, Any]) -> str:
+    measure = primary.get("measure") or trial.outcomes.primary.measure
+    return "crime harm" if measure == "harm" else "crimes"
 
-    Rules (:data:`RULES`) are tried in order; the first that holds wins. Intervals are the
-    primary analysis' ``percent_ci_low``/``percent_ci_high`` (per cent change in the outcome).
+
+def decide(
+    trial: Trial,
+    results: dict[str, Any] | None,
+    *,
+    error_rates: dict[str, Any] | None = None,
+) -> Verdict:
+    """The single-trial verdict from the registration and results.json (None if not analysed).
+
+    The trial's registered rule (``analysis.decision_rule``) decides; a Bayesian posterior
+    that is not the registered rule's is shown but never decides. ``error_rates`` (the design
+    diagnosis' simulated rates of the rule, if known) are carried for the page.
     """
-    rules = dict(RULES)
-    n_units = (results or {}).get("n_units")
-    sms = sms_level(trial, n_units).level
+    rule = rule_of(trial)
+    alpha = trial.analysis.alpha
+    words = describe_rule(rule, alpha)
+    sms = sms_level(trial, results).level
     p_shown = bayesian_p_reduction(results)
     primary = (results or {}).get("primary") or {}
-    # A posterior about another outcome (e.g. crime counts when the primary outcome is harm) is
-    # shown, but it does not decide the verdict on the primary outcome.
-    b_measure = ((results or {}).get("bayesian") or {}).get("measure")
-    p_measure = primary.get("measure") or trial.outcomes.primary.measure
-    other_measure = bool(b_measure) and b_measure != p_measure
-    p_red = None if other_measure else p_shown
-    est = _num(primary.get("percent_change"))
-    lo, hi = _num(primary.get("percent_ci_low")), _num(primary.get("percent_ci_high"))
+    outcome = _outcome_words(trial, primary)
 
-    def make(label: VerdictLabel, reason: str) -> Verdict:
-        return Verdict(label=label, rule=rules[label], sms=sms, p_reduction=p_shown, reason=reason)
+    def make(label: VerdictLabel, reason: str, headline: str) -> Verdict:
+        return Verdict(
+            label=label,
+            rule=words,
+            sms=sms,
+            p_reduction=p_shown,
+            reason=reason,
+            headline=headline,
+            error_rates=error_rates,
+        )
 
     if trial.status.order < Status.completed.order:
-        return make(VerdictLabel.too_early, f"the trial is {_NOT_FINISHED[trial.status]}")
-    if results is None:
-        return make(VerdictLabel.too_early, "no results yet")
-    if est is None or lo is None or hi is None:
-        return make(VerdictLabel.too_early, "the results have no primary estimate with an interval")
-    if lo > 0:
-        return make(VerdictLabel.harmful, "the interval lies wholly above 0")
-    if p_red is not None and p_red <= 1 - P_STRONG:
-        return make(VerdictLabel.harmful, f"P(reduction) is at most {1 - P_STRONG:.2f}")
-    bayesian_primary = primary.get("estimator") in BAYESIAN_ESTIMATORS
-    by_interval = hi < 0
-    by_posterior = bayesian_primary and p_red is not None and p_red >= P_STRONG
-    if by_interval or by_posterior:
-        how = (
-            "the interval lies wholly below 0"
-            if by_interval
-            else f"the Bayesian primary analysis gives P(reduction) >= {P_STRONG:.2f}"
-        )
-        if sms >= 4:
-            return make(VerdictLabel.works, f"{how}, and the design is SMS level {sms}")
-        return make(VerdictLabel.promising, f"{how}, but the design is only SMS level {sms}")
-    if est < 0 and p_red is not None and p_red >= P_PROBABLE:
         return make(
-            VerdictLabel.promising,
-            f"the interval includes 0, but P(reduction) is at least {P_PROBABLE:.2f}",
+            VerdictLabel.too_early, f"the trial is {_NOT_FINISHED[trial.status]}", "Too early"
         )
-    bayes = (results or {}).get("bayesian") or {}
-    if other_measure and p_shown is not None:
-        why = (
-            f"the interval includes 0 (the Bayesian P(reduction) is about {b_measure}, not the "
-            f"primary outcome's {p_measure}, so it does not enter the verdict)"
+    if results is None:
+        return make(VerdictLabel.too_early, "no results yet", "Too early")
+    bayes_block = results.get("bayesian")
+    if rule.kind == "bayesian":
+        b_measure = (bayes_block or {}).get("measure")
+        p_measure = primary.get("measure") or trial.outcomes.primary.measure
+        if b_measure and b_measure != p_measure:
+            bayes_block = None  # a posterior about another outcome does not decide
+    finding: Finding = apply_rule(rule, alpha, primary, bayes_block)
+    if finding.direction == "undecided":
+        return make(
+            VerdictLabel.too_early,
+            f"the results have no primary estimate the rule can use ({finding.reason})",
+            "Too early",
         )
-    elif p_red is None and bayes.get("status") == "failed":
-        why = "the interval includes 0 (the Bayesian estimate failed its convergence checks)"
-    elif p_red is None:
-        why = "the interval includes 0 (no Bayesian estimate)"
-    else:
-        why = f"the interval includes 0 and P(reduction) is below {P_PROBABLE:.2f}"
-    return make(VerdictLabel.no_effect, why)
+    if finding.direction == "reduction":
+        return make(VerdictLabel.reduction, finding.reason, f"Reduced {outcome} in this trial")
+    if finding.direction == "increase":
+        return make(VerdictLabel.increase, finding.reason, f"Increased {outcome} in this trial")
+    return make(
+        VerdictLabel.no_clear_change,
+        finding.reason,
+        f"No clear change in {outcome} in this trial",
+    )

@@ -104,11 +104,19 @@ def apply_rule(
     words = describe_rule(rule, alpha)
     primary = primary or {}
     if rule.kind == "frequentist":
-        lo, hi = _num(primary.get("ci_low")), _num(primary.get("ci_high"))
-        scale = "interval"
-        if lo is None and hi is None:
-            lo, hi = _num(primary.get("percent_ci_low")), _num(primary.get("percent_ci_high"))
-            scale = "per cent interval"
+        # the per cent interval (what the page shows; the exact image of the effect's
+        # interval, so the same decision), else the interval on the estimate's own scale
+        # (0 = no change; a randomisation CI of a ratio is shifted by 1), e.g. when the per
+        # cent interval is unbounded above
+        lo, hi = _num(primary.get("percent_ci_low")), _num(primary.get("percent_ci_high"))
+        scale = "per cent interval"
+        if lo is None or hi is None:
+            elo, ehi = _num(primary.get("ci_low")), _num(primary.get("ci_high"))
+            if primary.get("null") == "multiplicative":
+                elo = None if elo is None else elo - 1.0
+                ehi = None if ehi is None else ehi - 1.0
+            if elo is not None or ehi is not None:
+                lo, hi, scale = elo, ehi, "interval"
         if lo is None and hi is None:
             return Finding("undecided", "the primary analysis has no interval", words)
         if hi is not None and hi < 0:
