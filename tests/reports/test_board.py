@@ -139,9 +139,10 @@ def test_every_number_on_the_page_equals_results_json(entries):
 def test_verdicts_and_messages_on_the_page(entries):
     board = render_board(entries, registry_name="Example CSP")
     rows = board.summary().set_index("id")
-    assert rows.loc["hotspot-patrol", "verdict"] == "works"
-    assert rows.loc["burglary-pop", "verdict"] == "no effect found"
-    assert rows.loc["cctv-matched", "verdict"] == "no effect found"
+    assert rows.loc["hotspot-patrol", "verdict"] == "reduction in this trial"
+    assert rows.loc["hotspot-patrol", "headline"] == "Reduced crime harm in this trial"
+    assert rows.loc["burglary-pop", "verdict"] == "no clear change in this trial"
+    assert rows.loc["cctv-matched", "verdict"] == "no clear change in this trial"
     assert rows.loc["cctv-matched", "sms"] == 3
     assert rows.loc["victim-call", "verdict"] == "too early to say"
     assert BAYES_FAILED in board.html
@@ -149,8 +150,29 @@ def test_verdicts_and_messages_on_the_page(entries):
     assert 'src="data:image/png;base64,' in board.html  # forest plot embedded
     assert "http://" not in board.html and "https://" not in board.html  # self-contained
     assert "Pooled results need at least 2 analysed trials" in board.html
-    for label in ("works", "promising", "no effect found", "harmful", "too early to say"):
-        assert f"<strong>{label}</strong>" in board.html  # every rule printed
+    for label in (
+        "reduction in this trial",
+        "increase in this trial",
+        "no clear change in this trial",
+        "too early to say",
+        "works",
+        "does not work",
+        "promising",
+        "unknown",
+    ):
+        assert f"<strong>{label}</strong>" in board.html  # every rule and standard printed
+    assert "Frequentist rule (registered)" in board.html  # each trial's own rule
+    assert "a minimum of two level 3 evaluations" in board.html  # the standard, cited
+
+
+def test_body_of_evidence_is_per_intervention_type(entries):
+    """A single trial that found a reduction makes its type 'promising', never 'works'."""
+    import re as _re
+
+    html = render_board(entries, registry_name="X").html
+    row = _re.search(r'<tr data-intervention="Hot-spot micro-patrol">(.*?)</tr>', html, _re.S)
+    assert row and 'class="verdict ev-promising">promising<' in row.group(1)
+    assert "one trial is not enough" in row.group(1)
 
 
 def test_small_counts_suppressed_and_not_leaked(entries):

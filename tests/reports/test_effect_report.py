@@ -58,7 +58,29 @@ def test_bayesian_section_reports_or_refuses(registry_path, ctx):
 
 def test_headline_and_caveats(registry_path, ctx):
     assert "SYNTHETIC DATA" in er.headline(ctx)
-    assert "verdict **works**" in er.headline(ctx)
+    assert "verdict **reduction in this trial**" in er.headline(ctx)
+    assert "Frequentist rule (registered)" in er.headline(ctx)
+
+
+def test_headline_shows_the_power_guard_from_the_lock(registry_path, ctx):
+    import json
+
+    lock = ctx.trial_file.dir / "lock.json"
+    content = json.loads(lock.read_text())
+    content["power_check"] = {
+        "power": 0.15,
+        "target": 0.8,
+        "reduction": 0.1,
+        "null_reduction_rate": 0.026,
+        "null_increase_rate": 0.02,
+        "n_sims": 500,
+        "below_target": True,
+        "warning": "UNDERPOWERED: simulated power 0.15",
+    }
+    lock.write_text(json.dumps(content))
+    text = er.headline(er.load_context("hotspot-patrol", registry_path))
+    assert "**Power guard at assignment:** UNDERPOWERED" in text
+    assert "called a reduction 2.6% of the time" in text and "underpowered" in text
     assert "no interference" in er.caveats(ctx)
     running = er.load_context("victim-call", registry_path)
     assert "No results yet" in er.headline(running)

@@ -27,6 +27,7 @@ import yaml
 from triplet.errors import InputError, OverwriteError, TripletError
 from triplet.io import write_bytes, write_text
 from triplet.registry.models import InterventionType, Status, Trial, UnitKind
+from triplet.reports import evidence
 from triplet.reports import verdict as verdicts
 from triplet.reports.disclosure import (
     DEFAULT_THRESHOLD,
@@ -285,8 +286,9 @@ def _pooled(entries: list[BoardTrial], *, bayesian: bool = True) -> tuple[pd.Dat
 
 def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
     t, r = e.trial, e.results
-    v = verdicts.decide(t, r)
-    sms = verdicts.sms_level(t, (r or {}).get("n_units"))
+    rates = evidence.rule_error_rates(e.dir)
+    v = verdicts.decide(t, r, error_rates=rates)
+    sms = verdicts.sms_level(t, r)
     primary = (r or {}).get("primary") or {}
     bayes = (r or {}).get("bayesian")
     conf = round(100 * (1 - t.analysis.alpha))
@@ -317,7 +319,10 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         "sms_reason": sms.reason,
         "verdict": v.label.value,
         "verdict_class": v.css_class,
+        "headline": v.headline,
         "rule": v.rule,
+        "rule_rates": evidence.rates_words(rates),
+        "underpowered": bool((rates or {}).get("below_target")),
         "reason": v.reason,
         "n_treatment": _get(r, "n_units.treatment"),
         "n_control": _get(r, "n_units.control"),
@@ -356,6 +361,7 @@ def render_board(
     rows = [_trial_row(e, th) for e in entries]
     table = pd.DataFrame(rows)
     pooled, pooled_note = _pooled(entries, bayesian=config.pool_bayesian)
+    body = evidence.board_rows(entries, pooled)
 
     forest_rows = [
         {
@@ -421,6 +427,10 @@ def render_board(
         forest_uri=forest.data_uri(),
         rules=verdicts.RULES,
         sms_mapping=verdicts.SMS_MAPPING,
+        evidence_rows=body,
+        evidence_standard=evidence.EVIDENCE_STANDARD,
+        evidence_citation=evidence.CITATION,
+        verdict_classes={v.value: v.name.replace("_", "-") for v in verdicts.VerdictLabel},
         synthetic=any(r["synthetic"] for r in rows),
         threshold=th,
         counts=counts,

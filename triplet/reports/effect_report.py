@@ -24,6 +24,7 @@ from triplet.errors import InputError, OverwriteError
 from triplet.io import read_json
 from triplet.registry.models import Trial
 from triplet.reports.board import BAYES_FAILED, load_results
+from triplet.reports.evidence import rates_words, rule_error_rates
 from triplet.reports.formatting import format_percent, format_probability, missing
 from triplet.reports.verdict import decide, sms_level
 
@@ -128,11 +129,15 @@ def headline(ctx: ReportContext) -> str:
             "show how the method works, not what works in real policing.",
             "",
         ]
-    v = decide(t, r)
+    rates = rule_error_rates(ctx.trial_file.dir)
+    v = decide(t, r, error_rates=rates)
     lines.append(
         f"Trial `{t.id}` - status **{t.status.value}** - verdict **{v.label.value}** "
         f"(SMS level {v.sms})."
     )
+    lines.append(f"\n{v.rule}" + (f" {rates_words(rates)}" if rates_words(rates) else ""))
+    if rates and rates.get("warning"):
+        lines.append(f"\n**Power guard at assignment:** {rates['warning']}")
     if r and r.get("primary"):
         p = r["primary"]
         lines.append(

@@ -41,9 +41,19 @@ __all__ = [
     "EvidenceLabel",
     "EvidenceVerdict",
     "TrialEvidence",
+    "board_rows",
     "body_of_evidence",
+    "rates_words",
+    "rule_error_rates",
     "trial_evidence",
 ]
+
+#: How the Board cites the standard.
+CITATION = (
+    "Sherman, Gottfredson, MacKenzie, Eck, Reuter & Bushway (1997), Preventing Crime: What "
+    "Works, What Doesn't, What's Promising, report to the US Congress, ch. 2 (summarised in "
+    "the NIJ Research in Brief NCJ 171676, 1998)"
+)
 
 
 class EvidenceLabel(StrEnum):
@@ -212,3 +222,96 @@ def trial_evidence(trial: Any, results: dict[str, Any] | None) -> TrialEvidence 
         estimate_below_zero=est is not None and float(est) < 0,
         rules_out_minimum=lo is not None and float(lo) > minimum,
     )
+
+
+def rule_error_rates(trial_dir: Any) -> dict[str, Any] | None:
+    """The decision rule's simulated error rates and power for a trial's design.
+
+    From ``lock.json``'s ``power_check`` (written by ``triplet assign``), else from
+    ``design/diagnosis.json`` (``triplet design``); None when neither exists.
+    """
+    import json
+    from pathlib import Path
+
+    if trial_dir is None:
+        return None
+    d = Path(trial_dir)
+    lock = d / "lock.json"
+    if lock.exists():
+        try:
+            pc = json.loads(lock.read_text(encoding="utf-8")).get("power_check")
+        except (OSError, ValueError):
+            pc = None
+        if isinstance(pc, dict) and pc.get("power") is not None:
+            return {**pc, "source": "lock.json (triplet assign)"}
+    diag = d / "design" / "diagnosis.json"
+    if diag.exists():
+        try:
+            dj = json.loads(diag.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if dj.get("null_reduction_rate") is None:
+            return None
+        power = dj.get("reduction_power")
+        return {
+            "power": power,
+            "target": dj.get("target"),
+            "reduction": dj.get("reduction"),
+            "null_reduction_rate": dj.get("null_reduction_rate"),
+            "null_increase_rate": dj.get("null_increase_rate"),
+            "n_sims": dj.get("n_sims"),
+            "below_target": power is not None and power < (dj.get("target") or 0),
+            "source": "design/diagnosis.json (triplet design)",
+        }
+    return None
+
+
+def rates_words(rates: dict[str, Any] | None) -> str:
+    """The rule's simulated error rates and power in one plain sentence ('' when unknown)."""
+    if not rates or rates.get("null_reduction_rate") is None:
+        return ""
+    text = (
+        f"Simulated for this design ({rates.get('n_sims')} trials with no effect): called a "
+        f"reduction {100 * rates['null_reduction_rate']:.1f}% of the time, an increase "
+        f"{100 * (rates.get('null_increase_rate') or 0):.1f}%."
+    )
+    if rates.get("power") is not None and rates.get("reduction") is not None:
+        text += (
+            f" Chance of finding the registered {100 * rates['reduction']:.0f}% reduction: "
+            f"{100 * rates['power']:.0f}% (target {100 * (rates.get('target') or 0):.0f}%)"
+            + (" - underpowered." if rates.get("below_target") else ".")
+        )
+    return text
+
+
+def board_rows(entries: list[Any], pooled: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """One row per intervention type on the Board: the Maryland verdict and the pooled effect.
+
+    ``entries`` are :class:`triplet.reports.board.BoardTrial`; ``pooled`` the Board's pooled
+    table (its ``intervention`` column holds the type's label).
+    """
+    by_type: dict[Any, list[Any]] = {}
+    for e in entries:
+        by_type.setdefault(e.trial.intervention.type, []).append(e)
+    pooled_by = {}
+    if pooled is not None and len(pooled):
+        pooled_by = {r["intervention"]: r for r in pooled.to_dict("records")}
+    rows = []
+    for kind in sorted(by_type, key=lambda k: k.value):
+        members = by_type[kind]
+        items = [trial_evidence(m.trial, m.results) for m in members]
+        items = [i for i in items if i is not None]
+        v = body_of_evidence(kind.label, items)
+        p = pooled_by.get(kind.label) or {}
+        rows.append(
+            {
+                **v.to_dict(),
+                "css_class": v.css_class,
+                "n_registered": len(members),
+                "pooled_percent": p.get("percent_change"),
+                "pooled_ci_low": p.get("ci_low"),
+                "pooled_ci_high": p.get("ci_high"),
+                "pooled_method": p.get("method"),
+            }
+        )
+    return rows

@@ -19,10 +19,9 @@ __all__ = ["FOREST_COLUMNS", "ForestPlot", "forest_plot"]
 FOREST_COLUMNS = ("label", "percent_change", "ci_low", "ci_high", "kind", "verdict")
 
 VERDICT_COLOURS = {
-    "works": "#1a7f37",
-    "promising": "#7a9a01",
-    "no effect found": "#57606a",
-    "harmful": "#cf222e",
+    "reduction in this trial": "#1a7f37",
+    "no clear change in this trial": "#57606a",
+    "increase in this trial": "#cf222e",
     "too early to say": "#9a6700",
     "pooled": "#0550ae",
 }
