@@ -147,10 +147,12 @@ def choropleth(
     k: int = 5,
     scheme: str = "quantiles",
     cmap: str = "cividis",
+    noun: str = "areas",
 ):
     """Classed choropleth of ``values`` (indexed by area id) over ``polygons``.
 
-    The legend's title is ``label`` (state the units) and each entry a class range; areas
+    The legend's title is ``label`` (state the units), each entry a class range and its number
+    of ``noun`` (areas, cells); areas
     without a value are white, labelled ``no data``. Returns the axes.
     """
     import matplotlib as mpl
@@ -174,19 +176,19 @@ def choropleth(
         start = lo if i == 0 else edges[i - 1]
         n = int(((cls == i) & np.isfinite(v)).sum())
         handles.append(
-            Patch(facecolor=colours[i], edgecolor=_EDGE, label=f"{_fmt(start)}-{_fmt(hi)} ({n})")
+            Patch(facecolor=colours[i], edgecolor=_EDGE, label=f"{_fmt(start)}-{_fmt(hi)} ({n} {noun})")
         )
     if (~np.isfinite(v)).any():
         handles.append(
             Patch(
                 facecolor=NO_DATA_COLOUR,
                 edgecolor=_EDGE,
-                label=f"no data ({int((~np.isfinite(v)).sum())})",
+                label=f"no data ({int((~np.isfinite(v)).sum())} {noun})",
             )
         )
     ax.legend(
         handles=handles,
-        title=f"{label} (areas)",
+        title=label,
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
         fontsize="x-small",
@@ -305,6 +307,7 @@ def grid_map(
         title=None,
         k=min(5, len(vals)),
         cmap=cmap,
+        noun="cells",
     )
     leg = ax.get_legend()
     leg.set_title(f"{label} ({len(vals)} hottest {size:g} m cells)")
