@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import pytest
@@ -280,3 +281,66 @@ def test_an_analysis_is_one_function_and_one_row(monkeypatch, assigned_registry)
     assert rec["estimate"] == pytest.approx(twfe["estimate"], rel=1e-9)
     assert rec["estimand"] == "difference of mean days of imprisonment (harm) (treatment months)"
     assert rec["n_units"] == 40 and np.isfinite(rec["estimate"])
+
+
+def test_results_carry_log_effects_the_rule_and_the_power_check(hotspot):
+    """Issue 14: pooling reads log effect, SE and df; the registered rule's finding is stored;
+    the assign-time power check travels from the lock into the results."""
+    r = hotspot.results
+    for a in r["analyses"]:
+        assert {"log_effect", "log_se", "log_df"} <= set(a)
+        lo = a.get("percent_ci_low")
+        assert lo is None or lo > -100
+    p = r["primary"]
+    assert p["estimator"] == "twfe_did" and p["log_se"] > 0 and p["log_df"] == p["df"]
+    assert p["percent_change"] == pytest.approx(100 * math.expm1(p["log_effect"]))
+    assert r["decision"]["kind"] == "frequentist" and r["decision"]["alpha"] == 0.05
+    assert r["decision"]["direction"] in ("reduction", "increase", "no clear change")
+    assert r["power_check"]["target"] == 0.8 and r["power_check"]["power"] is not None
+
+
+def test_block_att_reported_when_blocks_differ_in_treated_share(hotspot, assigned_registry):
+    from triplet.testing.assignment import read_assignment
+
+    tf = find_trial(assigned_registry, "hotspot-patrol")
+    a = read_assignment(tf.assignment_path)
+    shares = a.groupby("block")["arm"].apply(lambda s: (s == "treatment").mean())
+    names = [x["name"] for x in hotspot.results["analyses"]]
+    if shares.nunique() > 1:
+        rec = next(x for x in hotspot.results["analyses"] if x["estimator"] == "block_att")
+        assert rec["role"] == "exploratory" and 0 < rec["p_value_randomisation"] <= 1
+        assert any("n p (1 - p)" in n for n in hotspot.results["notes"])
+    else:
+        assert not any(n.startswith("block_att") for n in names)
+
+
+def test_block_att_in_the_track_with_odd_sized_blocks(tmp_path):
+    """Three harm tiers over 40 LSOAs give blocks of 13/13/14 with rounded treated counts."""
+    import re
+
+    from triplet.testing.workflow import assign_trial
+
+    root = tmp_path / "reg"
+    shutil.copytree(
+        REPO / "trials" / "hotspot-patrol",
+        root / "trials" / "hotspot-patrol",
+        ignore=shutil.ignore_patterns("assignment.csv", "lock.json", "design", "results"),
+    )
+    (root / "registry.yaml").write_text(
+        "name: t\ntrials:\n  - id: hotspot-patrol\n    folder: trials/hotspot-patrol\n"
+        "    intervention: hot_spot_micro_patrol\n"
+    )
+    y = root / "trials" / "hotspot-patrol" / "trial.yaml"
+    text = re.sub(r"(?m)^status:.*$", "status: registered", y.read_text())
+    y.write_text(text.replace("n_tiers: 4", "n_tiers: 3"))
+    assign_trial(root / "registry.yaml", "hotspot-patrol", power_sims=0)
+    rep = track_trial(
+        root / "registry.yaml", "hotspot-patrol", draws=200, progress=False, bayes=False
+    )
+    rec = next(x for x in rep.results["analyses"] if x["estimator"] == "block_att")
+    assert rec["role"] == "exploratory" and rec["registered"] is False
+    assert 0 < rec["p_value_randomisation"] <= 1
+    assert rec["percent_ci_low"] > -100
+    assert sum(b["att_weight"] for b in rec["blocks"]) == pytest.approx(1)
+    assert any(abs(b["att_weight"] - b["twfe_weight"]) > 1e-6 for b in rec["blocks"])
+    assert any("n p (1 - p)" in n for n in rep.results["notes"])

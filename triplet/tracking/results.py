@@ -53,6 +53,9 @@ ANALYSIS_KEYS = (
     "percent_ci_low",
     "percent_ci_high",
     "rate_ratio",
+    "log_effect",
+    "log_se",
+    "log_df",
     "notes",
 )
 

@@ -52,6 +52,7 @@ from triplet.tracking.displacement import buffer_units, wdq
 from triplet.tracking.event_study import event_study
 from triplet.tracking.inference import permute_within, randomisation_inference, unit_prepost
 from triplet.tracking.panel import area_panel, build_panel, load_trial_records
+from triplet.tracking.percent import from_additive
 from triplet.tracking.results import (
     RESULTS_FILE,
     analysis_record,
@@ -135,12 +136,6 @@ class TrackReport:
 
 def _measure(outcome) -> str:
     return "harm" if outcome.measure == "harm" else "count"
-
-
-def _pct(x: float, base: float) -> float | None:
-    if base is None or not np.isfinite(base) or base == 0 or x is None or not np.isfinite(x):
-        return None
-    return float(100.0 * x / base)
 
 
 def _cluster_column(trial, panel: pd.DataFrame, notes: list[str]) -> str:
@@ -262,7 +257,9 @@ def _event_study(x: AnalysisInput) -> Estimated:
     )
     lo, hi = r.post_mean_ci
     on = x.panel["d"] == 1
-    cf = float(x.panel.loc[on, x.measure].mean()) - r.post_mean
+    pct = from_additive(
+        r.post_mean, lo, hi, float(x.panel.loc[on, x.measure].mean()), se=r.post_mean_se, df=r.df
+    )
     rec = {
         "estimator": "event_study",
         "estimate": r.post_mean,
@@ -272,9 +269,7 @@ def _event_study(x: AnalysisInput) -> Estimated:
         "p_value": r.post_mean_p,
         "n_obs": r.n_obs,
         "n_units": r.n_units,
-        "percent_change": _pct(r.post_mean, cf),
-        "percent_ci_low": _pct(lo, cf),
-        "percent_ci_high": _pct(hi, cf),
+        **pct.to_dict(),
         "pretrend_test": r.to_dict()["pretrend_test"],
         "coefficients": r.to_dict()["coefficients"],
         "notes": f"joint pre-trend test F({r.pretrend_df[0]}, {r.pretrend_df[1]}) = "
@@ -285,7 +280,14 @@ def _event_study(x: AnalysisInput) -> Estimated:
 
 def _count_did(family: Literal["poisson", "negbin"]) -> Callable[[AnalysisInput], Estimated]:
     def run(x: AnalysisInput) -> Estimated:
-        r = count_did(x.panel, **x.columns, treated="d", cluster=x.cluster, family=family)
+        r = count_did(
+            x.panel,
+            **x.columns,
+            treated="d",
+            cluster=x.cluster,
+            family=family,
+            count_outcome=x.measure == "count",
+        )
         rec = r.to_dict()
         if x.measure == "harm":
             rec["notes"] += "; harm in days is not a count: quasi-likelihood (robust SE)"
@@ -308,11 +310,8 @@ def _staggered_did(x: AnalysisInput) -> Estimated:
 def _randomisation_inference(x: AnalysisInput) -> Estimated:
     r, cf, _ = x.randomisation(x.panel, x.measure)
     rec = r.to_dict()
-    rec.update(
-        percent_change=_pct(r.estimate, cf),
-        percent_ci_low=_pct(r.ci_low, cf),
-        percent_ci_high=_pct(r.ci_high, cf),
-    )
+    # T = counterfactual + effect: the treated units' observed mean after the start
+    rec.update(from_additive(r.estimate, r.ci_low, r.ci_high, cf + r.estimate).to_dict())
     return Estimated(rec, r)
 
 
@@ -657,6 +656,9 @@ def track_trial(
                 track.figure(spec.figure, res.plot())
             prog.done()
         displacement, bayesian = _supplements(track, prog, bayes=bayes)
+        block_rec = _block_att(track, n_draws)
+        if block_rec is not None:
+            analyses.append((block_rec, None))
         results = _assemble(track, analyses, displacement, bayesian, lock, n_draws)  # assemble
         panel = track.panels.all
         write_dataframe(track.stage / PANEL_FILE, panel.assign(month=panel["month"].astype(str)))
@@ -820,8 +822,80 @@ def _assemble(
         "displacement": displacement,
         "figures": {k: str(v.relative_to(track.stage)) for k, v in track.figures.items()},
         "panel": PANEL_FILE,
+        "decision": _decision(trial, primary, bayesian),
+        "power_check": lock.get("power_check") if lock is not None else None,
         "notes": notes,
     }
+
+
+def _decision(trial, primary: dict[str, Any], bayesian: dict | None) -> dict[str, Any]:
+    """The registered rule and what it finds (the Board recomputes it from the same fields)."""
+    from triplet.tracking.decision import apply_rule
+
+    rule = trial.analysis.rule
+    finding = apply_rule(rule, trial.analysis.alpha, primary, bayesian)
+    return {**rule.model_dump(), "alpha": trial.analysis.alpha, **finding.to_dict()}
+
+
+def _block_att(track: _Track, n_draws: int) -> dict[str, Any] | None:
+    """The block-weighted ATT beside the TWFE when blocks differ in their treated share.
+
+    With equal shares the block x month TWFE is the ATT and nothing is added. Otherwise the
+    ATT (blocks weighted by treated units; :mod:`triplet.tracking.blocked`) is reported as an
+    exploratory analysis with its stratified randomisation p-value (the same statistic on every
+    redrawn assignment), and a note says the two estimands differ.
+    """
+    from triplet.testing.assignment import draw_assignments
+    from triplet.tracking.blocked import block_att, stratified_statistic, unit_means
+
+    b, tf = track.base, track.tf
+    if b.block != "block":
+        return None
+    p = b.panel.assign(_post=b.panel["period"] != "baseline")
+    try:
+        r = block_att(
+            p,
+            outcome=b.measure,
+            unit="unit",
+            post="_post",
+            treated="treated",
+            block="block",
+            alpha=b.alpha,
+        )
+    except InputError as exc:
+        track.notes.append(f"block-weighted ATT not estimated: {exc}")
+        return None
+    note = r.note()
+    if note is None:
+        return None
+    track.notes.append(note)
+    units, pre, post = unit_means(p, outcome=b.measure, unit="unit", post="_post")
+    table = track.assignment.set_index("unit").reindex(units.astype(str)).reset_index()
+    obs = (table["arm"] == "treatment").to_numpy()
+    delta = post - pre
+    rec = r.to_dict()
+    try:
+        z = draw_assignments(table, tf.trial.design, n_draws, tf.trial.design.seed + 2)
+        stat = stratified_statistic(delta, z, table["block"].to_numpy())
+        observed = stratified_statistic(delta, obs, table["block"].to_numpy())
+        rec["p_value_randomisation"] = float(
+            (1 + np.sum(np.abs(stat) >= abs(observed) - 1e-12)) / (1 + len(stat))
+        )
+        rec["notes"] += f" Stratified randomisation p = {rec['p_value_randomisation']:.3f}."
+    except (InputError, StateError) as exc:
+        rec["notes"] += f" Stratified randomisation test not run: {exc}."
+    measure_name = tf.trial.outcomes.primary.name
+    return analysis_record(
+        rec,
+        name=f"block_att: {measure_name}",
+        estimator="block_att",
+        outcome=measure_name,
+        measure=b.measure,
+        role="exploratory",
+        registered=False,
+        estimand="ATT: change per treated unit-month over the treatment months, blocks weighted "
+        "by their treated units",
+    )
 
 
 def _bayesian_primary(bayesian: dict[str, Any], trial, measure: str) -> dict[str, Any]:
