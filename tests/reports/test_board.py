@@ -116,6 +116,8 @@ def test_every_number_on_the_page_equals_results_json(entries):
         elif field == "bayesian.p_reduction":
             assert text == format_probability(expected)
             assert abs(float(text) - expected) <= 0.005 + 1e-12
+        elif field in ("primary.estimate", "primary.ci_low", "primary.ci_high"):
+            assert text == f"{expected:+.3g}"  # the absolute effect beside the per cent
         elif field.startswith("n_units."):
             assert text == (f"{expected:,}" if expected >= 10 else "<10")
         else:
@@ -132,6 +134,7 @@ def test_every_number_on_the_page_equals_results_json(entries):
         ):
             assert (tid, f) in checked
     assert ("hotspot-patrol", "bayesian.p_reduction") in checked
+    assert ("hotspot-patrol", "primary.estimate") in checked  # twfe_did: absolute effect shown
     assert ("cctv-matched", "bayesian.p_reduction") not in checked  # the model failed
     assert not any(t == "victim-call" for t, *_ in nums)  # still running: no numbers
 

@@ -63,6 +63,10 @@ STATUS_WORDS = {
 }
 ACRONYM_LEVELS = {"lsoa", "msoa", "oa"}
 BAYES_FAILED = "Bayesian estimate failed convergence checks: not reported"
+#: estimators whose ``estimate`` is an absolute effect (outcome units per treated unit-month)
+ADDITIVE_ESTIMATORS = frozenset(
+    {"twfe_did", "event_study", "staggered_did", "randomisation_inference", "block_att"}
+)
 
 
 @dataclass(frozen=True)
@@ -310,6 +314,17 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         "percent_change": primary.get("percent_change"),
         "percent_ci_low": primary.get("percent_ci_low"),
         "percent_ci_high": primary.get("percent_ci_high"),
+        # the absolute effect beside the per cent (additive estimators: outcome units per
+        # treated unit-month); ratio models have none
+        "absolute": primary.get("estimate")
+        if primary.get("estimator") in ADDITIVE_ESTIMATORS
+        and primary.get("null") != "multiplicative"
+        else None,
+        "absolute_ci_low": primary.get("ci_low"),
+        "absolute_ci_high": primary.get("ci_high"),
+        "absolute_unit": "days of harm per unit-month"
+        if (primary.get("measure") or t.outcomes.primary.measure) == "harm"
+        else "crimes per unit-month",
         "estimator": primary.get("estimator"),
         "bayes_status": None if not bayes else bayes.get("status"),
         "p_reduction": v.p_reduction,
@@ -396,6 +411,9 @@ def render_board(
             return Markup(_span(r["id"], fld, value, format_percent(value)))
         if kind == "prob":
             return Markup(_span(r["id"], fld, value, format_probability(value)))
+        if kind == "number":
+            text = "-" if missing(value) else f"{float(value):+.3g}"
+            return Markup(_span(r["id"], fld, value, text))
         text = format_count(value, th)
         return Markup(_span(r["id"], fld, value, text, exact=text != f"<{th}"))
 
