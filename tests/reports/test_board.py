@@ -350,6 +350,15 @@ def test_pooled_rows_equal_the_pooling_module(make_trial, results_dict):
         assert json.loads(value) == expected[field]
         assert text == format_percent(expected[field])
     assert "pooled.p_reduction" not in spans  # frequentist only: no probability
+    assert expected["method"] == "random effects (REML + HKSJ)"
+    assert "REML + HKSJ" in board.html  # the page says which method
+    sens = expected["frequentist"]["tau_prior_sensitivity"]
+    assert [s["tau_prior_sigma"] for s in sens] == [0.25, 0.5, 1.0]
+    for i, s in enumerate(sens):  # prior sensitivity for tau, on the page
+        value, text = spans[f"pooled.tau_sensitivity.{i}.percent_change"]
+        assert json.loads(value) == s["percent_change"] and text == format_percent(
+            s["percent_change"]
+        )
     assert "Types with a single analysed trial" in board.html
     assert "Pooled: Hot-spot micro-patrol" in "\n".join(board.forest.labels())
 

@@ -237,6 +237,7 @@ def _pooled(entries: list[BoardTrial], *, bayesian: bool = True) -> tuple[pd.Dat
         "method",
         "trials",
         "bayes_failed",
+        "tau_sensitivity",
     ]
     by_type: dict[str, list[BoardTrial]] = {}
     for e in entries:
@@ -276,6 +277,7 @@ def _pooled(entries: list[BoardTrial], *, bayesian: bool = True) -> tuple[pd.Dat
                 "trials": ", ".join(m.trial.title.split(":")[0] for m in members),
                 "bayes_failed": bool(d.get("bayesian"))
                 and (d.get("bayesian") or {}).get("status") != "ok",
+                "tau_sensitivity": (d.get("frequentist") or {}).get("tau_prior_sensitivity") or [],
             }
         )
     note = (
