@@ -401,6 +401,8 @@ _PRIMARY_FIELDS = (
     ("percent_change", "Change (%)"),
     ("percent_ci_low", "Interval, lower (%)"),
     ("percent_ci_high", "Interval, upper (%)"),
+    ("percent_blank_reason", "Per cent interval: why a bound is blank"),
+    ("percent_method", "Per cent change computed as"),
     ("rate_ratio", "Rate ratio"),
     ("estimate", "Estimate (model scale)"),
     ("se", "Standard error"),
