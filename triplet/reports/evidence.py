@@ -266,22 +266,26 @@ def rule_error_rates(trial_dir: Any) -> dict[str, Any] | None:
     return None
 
 
-def rates_words(rates: dict[str, Any] | None) -> str:
-    """The rule's simulated error rates and power in one plain sentence ('' when unknown)."""
+def rates_words(rates: dict[str, Any] | None, part: str = "all") -> str:
+    """The rule's simulated error rates and power in plain words ('' when unknown).
+
+    ``part``: ``"errors"`` (the null rates), ``"power"`` (the power sentence) or ``"all"``.
+    """
     if not rates or rates.get("null_reduction_rate") is None:
         return ""
-    text = (
+    errors = (
         f"Simulated for this design ({rates.get('n_sims')} trials with no effect): called a "
         f"reduction {100 * rates['null_reduction_rate']:.1f}% of the time, an increase "
         f"{100 * (rates.get('null_increase_rate') or 0):.1f}%."
     )
+    power = ""
     if rates.get("power") is not None and rates.get("reduction") is not None:
-        text += (
-            f" Chance of finding the registered {100 * rates['reduction']:.0f}% reduction: "
+        power = (
+            f"Chance of finding the registered {100 * rates['reduction']:.0f}% reduction: "
             f"{100 * rates['power']:.0f}% (target {100 * (rates.get('target') or 0):.0f}%)"
             + (" - underpowered." if rates.get("below_target") else ".")
         )
-    return text
+    return {"errors": errors, "power": power}.get(part, f"{errors} {power}".strip())
 
 
 def board_rows(entries: list[Any], pooled: pd.DataFrame | None = None) -> list[dict[str, Any]]:

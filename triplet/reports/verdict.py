@@ -157,6 +157,7 @@ class Verdict:
     reason: str = ""
     headline: str = ""
     error_rates: dict[str, Any] | None = field(default=None)
+    rule_short: str = ""
 
     @property
     def css_class(self) -> str:
@@ -236,6 +237,7 @@ def decide(
             reason=reason,
             headline=headline,
             error_rates=error_rates,
+            rule_short=describe_rule(rule, alpha, short=True),
         )
 
     if trial.status.order < Status.completed.order:

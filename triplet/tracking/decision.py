@@ -49,8 +49,19 @@ def rule_of(trial: Trial) -> DecisionRule:
     return trial.analysis.rule
 
 
-def describe_rule(rule: DecisionRule, alpha: float) -> str:
-    """The rule in plain words, as the Board and the effect report print it."""
+def describe_rule(rule: DecisionRule, alpha: float, *, short: bool = False) -> str:
+    """The rule in plain words, as the Board and the effect report print it (``short``: one
+    line for a table cell)."""
+    if short:
+        if rule.kind == "frequentist":
+            return (
+                f"Frequentist rule (registered): the {100 * (1 - alpha):g}% interval decides, "
+                f"at most {100 * alpha / 2:g}% of no-effect trials called a reduction."
+            )
+        return (
+            f"Bayesian rule (registered): P(reduction) or P(increase) of at least "
+            f"{rule.probability:g} decides."
+        )
     if rule.kind == "frequentist":
         level = 100 * (1 - alpha)
         return (
