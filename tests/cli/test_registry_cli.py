@@ -97,7 +97,7 @@ def test_validate_reports_lock_changes(capsys: pytest.CaptureFixture[str], regis
     )
     path.write_text(
         text.replace(
-            "deviations: []",
+            "deviations:\n",
             "deviations:\n  - date: 2099-01-01\n    field: design.seed\n"
             "    reason: The first seed was used for a pilot draw.\n",
         )

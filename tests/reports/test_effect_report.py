@@ -90,6 +90,7 @@ def test_headline_shows_the_power_guard_from_the_lock(registry_path, ctx):
 def test_registration_lists_hypotheses_and_design(ctx):
     reg = er.registration_table(ctx).set_index("item")["registered"]
     assert reg["Primary hypothesis"] == ctx.trial.hypotheses.primary
+    assert reg["Decision rule"].startswith("Frequentist rule (registered)")
     assert reg["Strength of evidence"].startswith("SMS level 5")
     assert "Locked" in reg.index
 

@@ -27,6 +27,7 @@ from triplet.reports.board import BAYES_FAILED, load_results
 from triplet.reports.evidence import rates_words, rule_error_rates
 from triplet.reports.formatting import format_percent, format_probability, missing
 from triplet.reports.verdict import decide, sms_level
+from triplet.tracking.decision import describe_rule
 
 __all__ = [
     "NOTEBOOK",
@@ -153,6 +154,7 @@ def headline(ctx: ReportContext) -> str:
 def registration_table(ctx: ReportContext) -> pd.DataFrame:
     """The registration as a two-column table (what was promised before the trial began)."""
     t = ctx.trial
+    sms = sms_level(t, ctx.results)
     rows = [
         ("Registered", str(t.registered or "not registered")),
         ("Owner", f"{t.owner.name} ({t.owner.agency})"),
@@ -162,7 +164,7 @@ def registration_table(ctx: ReportContext) -> pd.DataFrame:
         *[(f"Secondary hypothesis {i + 1}", h) for i, h in enumerate(t.hypotheses.secondary)],
         ("Units", f"{t.units.kind.value}: {t.units.level} ({t.units.source})"),
         ("Design", f"{t.design.method.value}, seed {t.design.seed}"),
-        ("Strength of evidence", f"SMS level {sms_level(t).level}: {sms_level(t).reason}"),
+        ("Strength of evidence", f"SMS level {sms.level}: {sms.reason}"),
         (
             "Primary outcome",
             f"{t.outcomes.primary.name} ({t.outcomes.primary.measure}, "
@@ -171,6 +173,7 @@ def registration_table(ctx: ReportContext) -> pd.DataFrame:
         ("Baseline", f"{t.periods.baseline.start} to {t.periods.baseline.end}"),
         ("Treatment", f"{t.periods.treatment.start} to {t.periods.treatment.end}"),
         ("Primary analysis", f"{t.analysis.primary.value} (alpha {t.analysis.alpha})"),
+        ("Decision rule", describe_rule(t.analysis.rule, t.analysis.alpha)),
         ("Secondary analyses", ", ".join(e.value for e in t.analysis.secondary) or "-"),
         (
             "Smallest effect worth acting on",
