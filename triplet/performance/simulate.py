@@ -249,3 +249,50 @@ def detection(
         trend=trend,
         counts=counts,
     )
+
+
+def report(*, n_normal: int = 200_000, n_counts: int = 1000) -> str:
+    """The markdown tables of docs/performance.md (``python -m triplet.performance.simulate``)."""
+    th = run_rule_theory(24, 12)
+    known = false_signal_rate(n_normal, known=True, seed=17)
+    est = false_signal_rate(n_normal, seed=17)
+    seas = false_signal_rate(n_counts, counts=dict(mean=80, dispersion=2.0), seed=17)
+    lines = [
+        "| rule | promise: known mean and sigma (exact) | simulated, known | XmR, limits from 24 months | seasonal u', 24 months (counts) |",
+        "|---|---|---|---|---|",
+    ]
+    promise = {
+        "beyond": f"{th['beyond']:.1%}",
+        "run": f"{th['run']:.1%}",
+        "trend": "same in every column (order only)",
+        "any": f"beyond or run: {th['beyond_or_run']:.1%}",
+    }
+    for rule in ("beyond", "run", "trend", "any"):
+        lines.append(
+            f"| {rule} | {promise[rule]} | {known.rates[rule]:.1%} | {est.rates[rule]:.1%} | "
+            f"{seas.rates[rule]:.1%} |"
+        )
+    lines += [
+        "",
+        "| shift from month 1 | within 1 | 3 | 6 | 8 | 12 months |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in (1.0, 1.5, 2.0):
+        d = detection(s, n_normal // 4, seed=18)
+        lines.append(
+            f"| {s:g} sigma (XmR) | "
+            + " | ".join(f"{d.within(k):.0%}" for k in (1, 3, 6, 8, 12))
+            + " |"
+        )
+    for rr, mean in ((0.8, 80), (0.7, 80), (0.7, 200)):
+        d = detection(rr, n_counts, counts=dict(mean=mean, dispersion=2.0), seed=18)
+        lines.append(
+            f"| {1 - rr:.0%} fall, mean {mean}/month (seasonal u') | "
+            + " | ".join(f"{d.within(k):.0%}" for k in (1, 3, 6, 8, 12))
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(report())
