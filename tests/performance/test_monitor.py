@@ -134,8 +134,30 @@ def test_live_trials_months_remaining_coverage_and_dose(tiny_framework):
     (root / "trials" / "hotspot-patrol" / "results" / "delivery.json").write_text(
         json.dumps({"delivered_share": 0.62})
     )
-    path.write_text(path.read_text() + "registry: registry.yaml\n")
+    pd.DataFrame(
+        {
+            "unit": ["E01X00001", "E01X00002", "E01X00003", "E01X00004"],
+            "arm": ["treatment", "control", "treatment", "control"],
+            "block": "",
+            "pair": "",
+            "cluster": "",
+            "probability": 0.5,
+        }
+    ).to_csv(root / "trials" / "hotspot-patrol" / "assignment.csv", index=False)
+    text = path.read_text().replace(
+        "  borough: {kind: borough}",
+        "  borough: {kind: borough}\n  treated: {kind: trial, trial: hotspot-patrol}",
+    )
+    text += (  # indicators is the file's last key: add one, then the registry
+        "  - id: harm-treated\n    title: Harm in the patrolled LSOAs\n    measure: harm\n"
+        "    population: treated\n    owner: Police\n"
+        "registry: registry.yaml\n"
+    )
+    path.write_text(text)
     mon = run_monitor(path)  # records end 2024-06; the trials treat 2024-01..2024-12
+    treated = next(r for r in mon.results if r.indicator.id == "harm-treated")
+    assert treated.members.members == {"E01X00001", "E01X00003"}
+    assert treated.members.residents == 3000
     t = {x.id: x for x in mon.trials}
     hp = t["hotspot-patrol"]
     assert (hp.phase, hp.months_elapsed, hp.months_remaining) == ("live", 6, 6)

@@ -181,7 +181,9 @@ def _segment_words(seg: dict[str, Any], chart: ControlChart, better: str) -> str
 
 @dataclass(frozen=True)
 class TrialStatus:
-    """A registered trial as the performance page shows it (never its effect)."""
+    """A registered trial as the performance page shows it: phase at the as-of month, months
+    elapsed and remaining, records coverage and delivered dose, never its effect (effects are
+    on the what-works page, decided by the trial's registered analysis)."""
 
     id: str
     title: str
@@ -194,7 +196,6 @@ class TrialStatus:
     coverage_months: float | None
     coverage_located: float | None
     dose: str | None
-    interim: bool
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -351,7 +352,6 @@ def _trial_status(tf, as_of: pd.Period, records: pd.DataFrame) -> TrialStatus:
     delivery = Path(tf.dir) / "results" / "delivery.json"
     if delivery.exists():
         dose = _dose_words(read_json(delivery))
-    interim = bool(getattr(t.analysis, "interim", None))
     return TrialStatus(
         id=t.id,
         title=t.title,
@@ -364,7 +364,6 @@ def _trial_status(tf, as_of: pd.Period, records: pd.DataFrame) -> TrialStatus:
         coverage_months=cov_m,
         coverage_located=cov_l,
         dose=dose,
-        interim=interim,
     )
 
 
