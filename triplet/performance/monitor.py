@@ -170,6 +170,7 @@ def _segment_words(seg: dict[str, Any], chart: ControlChart, better: str) -> str
     if "trend" in seg["rules"]:
         parts.append(
             f"part of a trend of {chart.trend}+ months each {'higher' if seg['direction'] > 0 else 'lower'}"
+            " than the one before, relative to its expected value"
         )
     good = (
         ""

@@ -58,12 +58,12 @@ RULES = {
         "370 months)."
     ),
     "run": (
-        "A run of {run} months on the same side of the centre line: the level has probably "
-        "shifted, even though no single month is extreme."
+        "A run of {run} months on the same side of the centre line (the expected value): the "
+        "level has probably shifted, even though no single month is extreme."
     ),
     "trend": (
-        "A trend of {trend} months each higher (or each lower) than the one before: a sustained "
-        "drift rather than noise."
+        "A trend of {trend} months, each further above (or below) its expected value than the "
+        "month before, after allowing for the season: a sustained drift rather than noise."
     ),
 }
 
