@@ -119,6 +119,8 @@ def test_identifier_in_a_title_refuses_the_page(tiny_framework):
 def test_funnel_and_year_to_date_on_the_tiny_borough(tiny_framework):
     mon = run_monitor(tiny_framework())
     b = next(r for r in mon.results if r.indicator.id == "burglary")
+    assert len(b.summary()) == 30 and b.to_dict()["id"] == "burglary"  # 2022-01..2024-06
+    assert b.plot().get_title() == "Burglaries"
     assert b.funnel is not None and len(b.funnel.table) == 6
     # the funnel counts the 12 months to as-of (2023-07..2024-06)
     assert b.funnel.table["count"].sum() == b.series.loc["2023-07":"2024-06"].sum()

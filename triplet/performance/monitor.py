@@ -128,6 +128,25 @@ class IndicatorResult:
             out["value"] = out["value"].mask(small)
         return out
 
+    def summary(self) -> pd.DataFrame:
+        """The tidy months, suppressed at the default threshold (10)."""
+        from triplet.reports.disclosure import DEFAULT_THRESHOLD
+
+        return self.table(DEFAULT_THRESHOLD)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.indicator.id,
+            "variation": self.variation.to_dict(),
+            "assurance": self.assurance.to_dict(),
+            "signals": self.signal_segments() if not self.withheld else [],
+            "year_to_date": self.ytd.to_dict() if self.ytd and not self.withheld else None,
+        }
+
+    def plot(self, ax=None):
+        """The indicator's control chart."""
+        return self.chart.plot(ax, title=self.indicator.title)
+
     def signal_segments(self) -> list[dict[str, Any]]:
         """Signals in the monitored months, as stretches of consecutive flagged months."""
         t = self.chart.table
