@@ -10,6 +10,7 @@ from triplet.performance.simulate import (
     false_signal_rate,
     fired_at,
     run_rule_theory,
+    trend_rule_theory,
 )
 from triplet.performance.spc import run_rules
 
@@ -25,6 +26,14 @@ def test_theory_for_the_beyond_rule_is_the_binomial_formula():
     assert th["run"] > 0.04 and th["beyond_or_run"] < th["beyond"] + th["run"]
 
 
+def test_trend_theory_known_answers():
+    # six values in a row monotone: 2 of 6! orders
+    assert trend_rule_theory(0, 6, trend=6) == pytest.approx(2 / 720)
+    # four values with a monotone run of three somewhere: 24 orders less the 10 alternating
+    # (up-down or down-up) ones, 2 x Euler zigzag number E4 = 5
+    assert trend_rule_theory(0, 4, trend=3) == pytest.approx(14 / 24)
+
+
 def test_known_limits_simulation_matches_the_exact_promise():
     n = 100_000
     sim = false_signal_rate(n, known=True, seed=3)
@@ -34,6 +43,8 @@ def test_known_limits_simulation_matches_the_exact_promise():
     # trend of 6 depends only on the order of the values: its rate does not depend on limits
     est = false_signal_rate(n, known=False, seed=3)
     assert est.rates["trend"] == sim.rates["trend"]
+    p = trend_rule_theory(24, 12)
+    assert abs(sim.rates["trend"] - p) < 4 * _se(p, n)
 
 
 def test_documented_rates_with_limits_from_24_months():
