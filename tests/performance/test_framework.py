@@ -100,6 +100,12 @@ def test_funnel_needs_denominators_and_counts(tmp_path):
     assert "indicators.0" in msg and "denominators" in msg
 
 
+def test_harm_index_only_on_harm_indicators(tmp_path):
+    text = BASE.replace("    owner: CSP", "    owner: CSP\n    harm_index: ons_css")
+    (msg,) = _problems(tmp_path, text)
+    assert ":13: indicators.0.harm_index: only a harm measure takes a harm index" in msg
+
+
 def test_committed_schema_is_current():
     committed = (REPO / "docs" / "performance.schema.json").read_text(encoding="utf-8")
     assert committed == render_schema(), (

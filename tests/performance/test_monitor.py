@@ -214,3 +214,25 @@ def test_screenshot_shows_charts_and_the_signal_table(example_monitor, tmp_path)
     band = rows_with("#ddf4ff", 0.02)  # prediction bands
     assert len(header) and len(points) > 300 and len(signals) > 20 and len(band) > 300
     assert points.min() > header.min()  # charts sit in the table, below its header
+
+
+def test_an_indicator_can_use_another_harm_index(tiny_framework):
+    path = tiny_framework()
+    (path.parent / "weights.csv").write_text(
+        "crime_type,days\nBurglary,100\nViolence and sexual offences,7\n"
+    )
+    path.write_text(
+        path.read_text() + "  - id: harm-custom\n    title: Harm (our weights)\n    measure: harm\n"
+        "    harm_index: weights.csv\n    population: borough\n    owner: Council\n"
+    )
+    mon = run_monitor(path)
+    r = next(r for r in mon.results if r.indicator.id == "harm-custom")
+    records = pd.read_csv(path.parent / "records.csv", dtype=str)
+    records = records[records["month"] >= "2022-01"]
+    n_b = int((records["crime_type"] == "Burglary").sum())
+    assert r.series.sum() == pytest.approx(100 * n_b + 7 * (len(records) - n_b))
+    # the framework's own index (Cambridge) still serves the other harm indicator
+    assert (
+        next(x for x in mon.results if x.indicator.id == "harm-worst").indicator.harm_index is None
+    )
+    assert "harm (weights.csv)" in build_monitor(path)["page"].read_text()

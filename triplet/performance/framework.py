@@ -137,6 +137,10 @@ class Indicator(_Model):
     crime_types: Literal["all"] | list[str] = Field(
         default="all", description="data.police.uk categories counted, or all."
     )
+    harm_index: str | None = Field(
+        default=None,
+        description="harm only: cambridge, ons_css or a CSV path (default: the framework's).",
+    )
     population: str = Field(min_length=1, description="Name of a population of this file.")
     owner: str = Field(min_length=1, description="The partner agency answerable for it.")
     better: Literal["lower", "higher", "neither"] = Field(
@@ -234,6 +238,10 @@ class Framework(_Model):
                         "per_residents, funnel and the laney chart need residents (denominators) "
                         "and a place population (borough, places, priority_localities, trial)",
                     )
+                )
+            if i.harm_index is not None and i.measure != "harm":
+                out.append(
+                    (("indicators", k, "harm_index"), "only a harm measure takes a harm index")
                 )
             if i.funnel and i.measure != "count":
                 out.append((("indicators", k, "funnel"), "funnel plots are for counts, not harm"))

@@ -237,6 +237,7 @@ class Monitor:
     selection: str
     shift: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    harm_index: str = "cambridge"
     identifiers: Any = field(default=None, repr=False)  # person ids in the records (never shown)
 
     def summary(self) -> pd.DataFrame:
@@ -448,7 +449,7 @@ def run_monitor(ff: FrameworkFile | str | Path, *, progress: Progress | None = N
     for ind in fw.indicators:
         tick(f"indicator {ind.id}")
         m = members[ind.population]
-        series = indicator_series(records, ind, m, months)
+        series = indicator_series(records, ind, m, months, harm_index=fw.harm_index)
         ev = expected_values(series, n_baseline=nb, harmonics=fw.harmonics, trend=fw.trend)
         chart = _chart_for(ind, series, ev, nb, fw, m)
         ytd = None
@@ -511,6 +512,7 @@ def run_monitor(ff: FrameworkFile | str | Path, *, progress: Progress | None = N
         selection=f"{fw.selection.start} to {fw.selection.end}",
         shift=shift,
         notes=notes,
+        harm_index=fw.harm_index,
     )
 
 
@@ -526,7 +528,14 @@ def _png(fig, dpi: int = 110) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _chart_png(r: IndicatorResult) -> tuple[str, list[str]]:
+def _measure_words(ind: Indicator, default: str) -> str:
+    if ind.measure == "count":
+        return "crimes"
+    index = ind.harm_index or default
+    return {"cambridge": "harm (days)", "ons_css": "harm (ONS CSS)"}.get(index, f"harm ({index})")
+
+
+def _chart_png(r: IndicatorResult, harm_default: str) -> tuple[str, list[str]]:
     """The indicator's chart as a data URI, and its text labels (for the disclosure scan)."""
     import matplotlib.pyplot as plt
 
@@ -538,7 +547,7 @@ def _chart_png(r: IndicatorResult) -> tuple[str, list[str]]:
     if r.indicator.target is not None:
         ax.axhline(r.indicator.target, color="#8250df", lw=1, ls="-.", label="target")
     ax.tick_params(labelsize=7)
-    ax.set_ylabel("harm (days)" if r.indicator.measure == "harm" else "crimes", fontsize=7)
+    ax.set_ylabel(_measure_words(r.indicator, harm_default), fontsize=7)
     ax.legend(fontsize=6, loc="upper left", ncol=4, frameon=False)
     labels = [tl.get_text() for tl in ax.get_xticklabels()] + [ax.get_ylabel()]
     return _png(fig), labels
@@ -586,7 +595,7 @@ def render_page(
         ev_last = r.expected.table.iloc[-1]
         chart_uri = None
         if not (r.withheld or r.small_counts):
-            chart_uri, lab = _chart_png(r)
+            chart_uri, lab = _chart_png(r, mon.harm_index)
             labels += lab
         size = None
         if r.members.column is not None:
@@ -605,7 +614,7 @@ def render_page(
                 "population": r.members.description,
                 "size": size,
                 "person": r.members.is_person,
-                "measure": "harm (days)" if ind.measure == "harm" else "crimes",
+                "measure": _measure_words(ind, mon.harm_index),
                 "latest": _fmt_value(last["value"], ind.measure, th, r.members.is_person)
                 if not r.withheld
                 else "-",

@@ -21,6 +21,7 @@ from triplet.performance.populations import DEFAULT_GRID_M, GRID_COLUMN, Members
 
 __all__ = [
     "MonitorData",
+    "harm_column",
     "indicator_mask",
     "indicator_series",
     "inject_shift",
@@ -52,11 +53,17 @@ def load_monitor_data(ff: FrameworkFile) -> MonitorData:
 
     fw = ff.framework
     records = load_source(_source(fw.records, "records"), ff.dir, file=ff.path)
-    index = fw.harm_index
-    if index not in ("cambridge", "ons_css"):
-        index = ff.resolve(index)
-    scores = harm_of(records, load_index(index))
-    records = records.assign(harm=scores.days.to_numpy(dtype=float))
+
+    def days(name: str) -> np.ndarray:
+        index = name if name in ("cambridge", "ons_css") else ff.resolve(name)
+        return harm_of(records, load_index(index)).days.to_numpy(dtype=float)
+
+    extra = {
+        harm_column(i, fw.harm_index): days(i.harm_index)
+        for i in fw.indicators
+        if i.harm_index not in (None, fw.harm_index)
+    }
+    records = records.assign(harm=days(fw.harm_index), **extra)
     sizes = {
         p.grid_size_m or DEFAULT_GRID_M for p in fw.populations.values() if p.kind == "hot_spots"
     }
@@ -90,6 +97,14 @@ def load_monitor_data(ff: FrameworkFile) -> MonitorData:
     return MonitorData(records=records, residents=residents, synthetic=synthetic, months=months)
 
 
+def harm_column(indicator: Indicator, default: str) -> str:
+    """The records column holding the indicator's harm: ``harm`` for the framework's index,
+    ``harm:<index>`` for another."""
+    if indicator.harm_index in (None, default):
+        return "harm"
+    return f"harm:{indicator.harm_index}"
+
+
 def indicator_mask(records: pd.DataFrame, indicator: Indicator, members: Members) -> np.ndarray:
     """Records that count for ``indicator``: its crime types, in its population."""
     mask = members.mask(records).copy()
@@ -99,12 +114,21 @@ def indicator_mask(records: pd.DataFrame, indicator: Indicator, members: Members
 
 
 def indicator_series(
-    records: pd.DataFrame, indicator: Indicator, members: Members, months: pd.PeriodIndex
+    records: pd.DataFrame,
+    indicator: Indicator,
+    members: Members,
+    months: pd.PeriodIndex,
+    *,
+    harm_index: str = "cambridge",
 ) -> pd.Series:
-    """Monthly harm (days) or count of ``indicator`` over ``months`` (zeros where none)."""
+    """Monthly harm or count of ``indicator`` over ``months`` (zeros where none);
+    ``harm_index`` is the framework's default index (see :func:`harm_column`)."""
     sub = records.loc[indicator_mask(records, indicator, members)]
     g = sub.groupby("month", observed=True)
-    values = g["harm"].sum() if indicator.measure == "harm" else g.size().astype(float)
+    if indicator.measure == "harm":
+        values = g[harm_column(indicator, harm_index)].sum()
+    else:
+        values = g.size().astype(float)
     out = values.reindex(months, fill_value=0.0).astype(float)
     out.index = months
     out.name = indicator.id
