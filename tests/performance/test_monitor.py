@@ -236,3 +236,18 @@ def test_an_indicator_can_use_another_harm_index(tiny_framework):
         next(x for x in mon.results if x.indicator.id == "harm-worst").indicator.harm_index is None
     )
     assert "harm (weights.csv)" in build_monitor(path)["page"].read_text()
+
+
+@pytest.mark.parametrize("kind, method", [("xmr", "xmr"), ("laney", "laney_u")])
+def test_chart_kinds(tiny_framework, kind, method):
+    path = tiny_framework()
+    path.write_text(
+        path.read_text().replace("    funnel: true", f"    funnel: true\n    chart: {kind}")
+    )
+    mon = run_monitor(path)
+    r = next(r for r in mon.results if r.indicator.id == "burglary")
+    assert r.chart.method == method
+    # residents are constant, so Laney's u' chart has the XmR chart's limits
+    base = r.series.iloc[:24]
+    mr = np.abs(np.diff(base.to_numpy())).mean()
+    assert r.chart.table["ucl"].iloc[-1] == pytest.approx(base.mean() + 3 * mr / 1.128)
