@@ -604,7 +604,7 @@ def render_page(
             )
         rate = None
         if ind.per_residents and r.members.residents and not r.withheld:
-            rate = f"{last['value'] / r.members.residents * ind.per_residents:.2f} per {ind.per_residents:,} residents"
+            rate = f"{last['value'] / r.members.residents * ind.per_residents:.2f} per {ind.per_residents:,} residents a month"
         ytd = r.ytd if (r.ytd is not None and not r.withheld) else None
         rows.append(
             {
