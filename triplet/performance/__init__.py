@@ -13,7 +13,9 @@ One concept per module:
 - :mod:`~triplet.performance.funnel`: funnel plots (Spiegelhalter 2005)
 - :mod:`~triplet.performance.ytd`: year to date against the same months last year
 - :mod:`~triplet.performance.simulate`: false-signal and detection rates of the rules
-- :mod:`~triplet.performance.monitor`: ``triplet monitor``: the page, CSV and JSON
+- :mod:`~triplet.performance.trials`: registered trials: phase, months remaining, coverage, dose
+- :mod:`~triplet.performance.page`: the self-contained HTML page
+- :mod:`~triplet.performance.monitor`: ``triplet monitor``: runs it all; the page, CSV and JSON
 
 A monitored change is not an effect estimate: only trials estimate effects.
 """

@@ -85,6 +85,20 @@ class Funnel:
             "units": t.where(t.notna(), None).to_dict("records"),
         }
 
+    def flagged(self) -> dict[str, Any]:
+        """Target rate (per ``per``), method and the areas above / below the 99.8% limits."""
+        t = self.table
+        return {
+            "target_rate": self.target * self.per,
+            "per": self.per,
+            "method": self.method,
+            "phi": self.phi,
+            "tau2": self.tau2,
+            "n_areas": len(t),
+            "high": t.loc[t["side"] == "high", "unit"].tolist(),
+            "low": t.loc[t["side"] == "low", "unit"].tolist(),
+        }
+
     def limits_curve(self, exposures: np.ndarray) -> pd.DataFrame:
         """The funnel's limits (rates per ``per``) over a grid of exposures."""
         lim = _limits(self.target, np.asarray(exposures, float), self.method, self.phi, self.tau2)

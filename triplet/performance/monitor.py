@@ -17,9 +17,6 @@ threshold, and no monthly crime count under the threshold for a person cohort.
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +30,7 @@ from triplet.performance.expected import Expected, expected_values
 from triplet.performance.framework import FrameworkFile, Indicator, load_framework
 from triplet.performance.funnel import Funnel, funnel
 from triplet.performance.icons import Icon, assurance_icon, variation_icon
+from triplet.performance.page import NOT_AN_EFFECT, render_page
 from triplet.performance.populations import Members, resolve_population
 from triplet.performance.series import (
     indicator_mask,
@@ -41,7 +39,8 @@ from triplet.performance.series import (
     load_monitor_data,
     lsoa_counts,
 )
-from triplet.performance.spc import RULES, ControlChart, laney_u_chart, seasonal_u_chart, xmr_chart
+from triplet.performance.spc import ControlChart, laney_u_chart, seasonal_u_chart, xmr_chart
+from triplet.performance.trials import TrialStatus, trial_status
 from triplet.performance.ytd import YearToDate, year_to_date
 
 __all__ = [
@@ -53,11 +52,6 @@ __all__ = [
     "run_monitor",
 ]
 
-NOT_AN_EFFECT = (
-    "A monitored change is not an effect estimate. These charts say whether an indicator has "
-    "moved beyond its usual variation, not why: only a trial, with a comparison group, "
-    "estimates what an intervention did."
-)
 PAGE_FILE = "performance.html"
 CSV_FILE = "performance.csv"
 JSON_FILE = "performance.json"
@@ -200,28 +194,6 @@ def _segment_words(seg: dict[str, Any], chart: ControlChart, better: str) -> str
 
 
 @dataclass(frozen=True)
-class TrialStatus:
-    """A registered trial as the performance page shows it: phase at the as-of month, months
-    elapsed and remaining, records coverage and delivered dose, never its effect (effects are
-    on the what-works page, decided by the trial's registered analysis)."""
-
-    id: str
-    title: str
-    status: str
-    phase: str
-    start: str
-    end: str
-    months_elapsed: int
-    months_remaining: int
-    coverage_months: float | None
-    coverage_located: float | None
-    dose: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
 class Monitor:
     """Everything ``triplet monitor`` computed (``summary()`` is the tidy indicator-month table)."""
 
@@ -272,7 +244,7 @@ class Monitor:
                     "assurance": r.assurance.to_dict(),
                     "year_to_date": r.ytd.to_dict() if r.ytd and not r.withheld else None,
                     "signals": r.signal_segments() if not r.withheld else [],
-                    "funnel": _funnel_dict(r.funnel),
+                    "funnel": r.funnel.flagged() if r.funnel else None,
                     "simulated_shift": r.shifted,
                 }
             )
@@ -305,23 +277,6 @@ class Monitor:
         return fig
 
 
-def _funnel_dict(f: Funnel | None) -> dict[str, Any] | None:
-    """Funnel summary for JSON: target and the flagged areas (area codes are places)."""
-    if f is None:
-        return None
-    t = f.table
-    return {
-        "target_rate": f.target * f.per,
-        "per": f.per,
-        "method": f.method,
-        "phi": f.phi,
-        "tau2": f.tau2,
-        "n_areas": len(t),
-        "high": t.loc[t["side"] == "high", "unit"].tolist(),
-        "low": t.loc[t["side"] == "low", "unit"].tolist(),
-    }
-
-
 def _chart_for(ind: Indicator, series, ev: Expected, nb: int, fw, members: Members) -> ControlChart:
     if ind.chart == "xmr":
         return xmr_chart(series, n_baseline=nb, run=fw.run, trend=fw.trend_points)
@@ -339,65 +294,6 @@ def _chart_for(ind: Indicator, series, ev: Expected, nb: int, fw, members: Membe
         run=fw.run,
         trend=fw.trend_points,
     )
-
-
-def _trial_status(tf, as_of: pd.Period, records: pd.DataFrame) -> TrialStatus:
-    from triplet.io import read_json
-    from triplet.registry.models import UnitKind
-
-    t = tf.trial
-    start = pd.Period(t.periods.treatment.start, freq="M")
-    end = pd.Period(t.periods.treatment.end, freq="M")
-    follow = getattr(t.periods, "follow_up", None)
-    follow_end = pd.Period(follow.end, freq="M") if follow is not None else end
-    total = (end - start).n + 1
-    elapsed = int(min(max((as_of - start).n + 1, 0), total))
-    if as_of < start:
-        phase = "not started"
-    elif as_of <= end:
-        phase = "live"
-    elif as_of <= follow_end:
-        phase = "follow-up"
-    else:
-        phase = "ended"
-    cov_m = cov_l = None
-    if elapsed:
-        months = pd.period_range(start, min(as_of, end), freq="M")
-        seen = set(records["month"].unique())
-        cov_m = float(np.mean([m in seen for m in months]))
-        col = t.units.id_column if t.units.kind is UnitKind.person else "lsoa_code"
-        sub = records[records["month"].isin(months)]
-        if col in sub.columns and len(sub):
-            cov_l = float(sub[col].notna().mean())
-    dose = None
-    delivery = Path(tf.dir) / "results" / "delivery.json"
-    if delivery.exists():
-        dose = _dose_words(read_json(delivery))
-    return TrialStatus(
-        id=t.id,
-        title=t.title,
-        status=t.status.value,
-        phase=phase,
-        start=str(start),
-        end=str(end),
-        months_elapsed=elapsed,
-        months_remaining=total - elapsed,
-        coverage_months=cov_m,
-        coverage_located=cov_l,
-        dose=dose,
-    )
-
-
-def _dose_words(d: Any) -> str:
-    """Delivered dose to date from ``results/delivery.json`` (written by ``triplet delivery``):
-    the share of the registered dose delivered, when the file gives one."""
-    if not isinstance(d, dict):
-        return "delivery results recorded (see the trial's delivery report)"
-    for key in ("delivered_share", "dose_share", "share_delivered", "delivered_fraction"):
-        v = d.get(key) if key in d else (d.get("summary") or {}).get(key)
-        if isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 10:
-            return f"{100 * v:.0f}% of the registered dose delivered to date"
-    return "delivery results recorded (see the trial's delivery report)"
 
 
 def run_monitor(ff: FrameworkFile | str | Path, *, progress: Progress | None = None) -> Monitor:
@@ -494,7 +390,7 @@ def run_monitor(ff: FrameworkFile | str | Path, *, progress: Progress | None = N
         from triplet.registry import load_registry
 
         for tf in load_registry(registry).trials.values():
-            trials.append(_trial_status(tf, as_of, records))
+            trials.append(trial_status(tf, as_of, records))
     notes = sorted({n for r in results for n in r.expected.notes})
     from triplet.reports.disclosure import identifiers_in_frame
 
@@ -514,175 +410,6 @@ def run_monitor(ff: FrameworkFile | str | Path, *, progress: Progress | None = N
         notes=notes,
         harm_index=fw.harm_index,
     )
-
-
-# --- the page -------------------------------------------------------------------------------
-
-
-def _png(fig, dpi: int = 110) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _measure_words(ind: Indicator, default: str) -> str:
-    if ind.measure == "count":
-        return "crimes"
-    index = ind.harm_index or default
-    return {"cambridge": "harm (days)", "ons_css": "harm (ONS CSS)"}.get(index, f"harm ({index})")
-
-
-def _chart_png(r: IndicatorResult, harm_default: str) -> tuple[str, list[str]]:
-    """The indicator's chart as a data URI, and its text labels (for the disclosure scan)."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.6, 2.1))
-    t = r.expected.table
-    x = np.arange(len(t))
-    ax.fill_between(x, t["pi_low"], t["pi_high"], color="#ddf4ff", lw=0, label="95% prediction")
-    r.chart.plot(ax)
-    if r.indicator.target is not None:
-        ax.axhline(r.indicator.target, color="#8250df", lw=1, ls="-.", label="target")
-    ax.tick_params(labelsize=7)
-    ax.set_ylabel(_measure_words(r.indicator, harm_default), fontsize=7)
-    ax.legend(fontsize=6, loc="upper left", ncol=4, frameon=False)
-    labels = [tl.get_text() for tl in ax.get_xticklabels()] + [ax.get_ylabel()]
-    return _png(fig), labels
-
-
-def _funnel_png(r: IndicatorResult) -> str:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.0, 2.8))
-    r.funnel.plot(ax, xlabel="residents of the LSOA")
-    ax.set_ylabel("crimes per 1,000 residents (12 months)", fontsize=7)
-    ax.tick_params(labelsize=7)
-    return _png(fig)
-
-
-def _fmt_value(v: float | None, measure: str, threshold: int, person: bool) -> str:
-    from triplet.reports.disclosure import format_count
-
-    if v is None or not np.isfinite(v):
-        return "-"
-    if measure == "count":
-        return format_count(round(v), threshold)
-    return f"{v:,.0f}"
-
-
-def render_page(
-    mon: Monitor,
-    *,
-    board_href: str | None = None,
-    identifiers=None,
-    generated_at: dt.datetime | None = None,
-    where: str | Path = "<performance page>",
-) -> str:
-    """The self-contained HTML page; raises DisclosureError if it would show an identifier."""
-    import jinja2
-
-    from triplet.reports.disclosure import IdentifierSet, check_no_identifiers, format_count
-    from triplet.reports.formatting import format_percent
-
-    th = mon.threshold
-    rows, labels = [], []
-    for r in mon.results:
-        ind = r.indicator
-        last = r.chart.table.iloc[-1]
-        ev_last = r.expected.table.iloc[-1]
-        chart_uri = None
-        if not (r.withheld or r.small_counts):
-            chart_uri, lab = _chart_png(r, mon.harm_index)
-            labels += lab
-        size = None
-        if r.members.column is not None:
-            size = (
-                format_count(r.members.size, th) if r.members.is_person else f"{r.members.size:,}"
-            )
-        rate = None
-        if ind.per_residents and r.members.residents and not r.withheld:
-            rate = f"{last['value'] / r.members.residents * ind.per_residents:.2f} per {ind.per_residents:,} residents a month"
-        ytd = r.ytd if (r.ytd is not None and not r.withheld) else None
-        rows.append(
-            {
-                "id": ind.id,
-                "title": ind.title,
-                "owner": ind.owner,
-                "population": r.members.description,
-                "size": size,
-                "person": r.members.is_person,
-                "measure": _measure_words(ind, mon.harm_index),
-                "latest": _fmt_value(last["value"], ind.measure, th, r.members.is_person)
-                if not r.withheld
-                else "-",
-                "expected": _fmt_value(ev_last["expected"], "harm", th, False),
-                "pi": f"{ev_last['pi_low']:,.0f} to {ev_last['pi_high']:,.0f}",
-                "rate": rate,
-                "target": None if ind.target is None else f"{ind.target:,.0f}",
-                "variation": r.variation,
-                "assurance": r.assurance,
-                "ytd": ytd,
-                "ytd_pc": format_percent(ytd.percent_change) if ytd else "-",
-                "ytd_lo": format_percent(ytd.ci_low) if ytd else "-",
-                "ytd_hi": format_percent(ytd.ci_high) if ytd else "-",
-                "signals": r.signal_segments() if not r.withheld else [],
-                "chart": chart_uri,
-                "withheld": r.withheld,
-                "small_counts": r.small_counts,
-                "shifted": r.shifted,
-                "chart_name": {
-                    "seasonal_u": "seasonal u' chart",
-                    "xmr": "XmR chart",
-                    "laney_u": "Laney u' chart",
-                }[r.chart.method],
-                "model": r.expected.terms,
-            }
-        )
-    funnels = [
-        {"title": r.indicator.title, "uri": _funnel_png(r), "d": _funnel_dict(r.funnel)}
-        for r in mon.results
-        if r.funnel is not None and not r.withheld
-    ]
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined,
-    )
-    now = generated_at or dt.datetime.now(dt.UTC)
-    counts: dict[str, int] = {}
-    for r in mon.results:
-        counts[r.variation.code.split("_")[0]] = counts.get(r.variation.code.split("_")[0], 0) + 1
-    page = env.get_template("performance.html.j2").render(
-        title=f"{mon.name}: performance",
-        mon=mon,
-        rows=rows,
-        funnels=funnels,
-        trials=mon.trials,
-        generated=now.strftime("%d %B %Y, %H:%M UTC"),
-        board_href=board_href,
-        not_an_effect=NOT_AN_EFFECT,
-        rules=[
-            RULES["beyond"],
-            RULES["run"].format(run=mon.run),
-            RULES["trend"].format(trend=mon.trend),
-        ],
-        counts=counts,
-        threshold=th,
-        assurance_short={
-            "pass": "Consistently meets the target",
-            "fail": "Consistently misses the target",
-            "hit_and_miss": "Hit and miss: target within the limits",
-            "none": "No target set",
-        },
-        pct=lambda x: "-" if x is None else f"{100 * x:.0f}%",
-    )
-    ids = identifiers if identifiers is not None else (mon.identifiers or IdentifierSet())
-    check_no_identifiers(page, ids, where=where)
-    check_no_identifiers("\n".join(labels), ids, where=f"{where} (chart labels)")
-    return page
 
 
 def _relative(target: Path, start: Path) -> str:
