@@ -9,7 +9,8 @@ through the same ``triplet`` commands an analyst would type, in order:
 2. export the example borough and target harm (ranking, concentration, targeting notebook);
 3. diagnose each trial's design by simulation and assign it (writes assignment and lock);
 4. track each trial (difference-in-differences, randomisation inference, Bayesian estimate);
-5. write each trial's effect report and the Board's "what works" page.
+5. write each trial's effect report and the Board's "what works" page;
+6. monitor the partnership's indicators (``triplet monitor``: the performance page).
 """
 
 from __future__ import annotations
@@ -143,6 +144,14 @@ def run(out: Path, *, sims: int = 200, draws: int | None = None) -> dict[str, Pa
             lambda: _step("board", ["board", "--registry", str(registry), "--out", str(board)]),
         )
     )
+    performance = work / "performance.yaml"  # copied first: the Board page links its page
+    shutil.copy2(REPO / "performance.yaml", performance)
+    steps.append(
+        (
+            "Performance",  # issue 17: the Board's monthly performance page
+            lambda: _step("monitor", ["monitor", str(performance)]),
+        )
+    )
     steps.append(("Targeting notebook", lambda: _targeting_notebook(work, outputs)))
 
     for _title, fn in steps:
@@ -155,6 +164,7 @@ def run(out: Path, *, sims: int = 200, draws: int | None = None) -> dict[str, Pa
         outputs[f"{tid} results"] = work / "trials" / tid / "results" / "results.json"
         outputs[f"{tid} report"] = work / "trials" / tid / "reports" / "effect_report.html"
     outputs["board"] = board
+    outputs["performance page"] = work / "performance" / "performance.html"
     return outputs
 
 

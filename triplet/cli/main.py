@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "triplet.cli.testing",
     "triplet.cli.tracking",
     "triplet.cli.reports",
+    "triplet.cli.performance",
 )
 
 

@@ -367,9 +367,11 @@ def render_board(
     identifiers: IdentifierSet | None = None,
     generated_at: dt.datetime | None = None,
     where: str | Path = "<board>",
+    performance_href: str | None = None,
 ) -> Board:
     """Render the Board page; raise :class:`~.disclosure.DisclosureError` if it would show a
-    person identifier (``identifiers`` plus the pseudonym pattern)."""
+    person identifier (``identifiers`` plus the pseudonym pattern). ``performance_href``
+    links the partnership's performance page (``triplet monitor``), its companion."""
     import jinja2
     from markupsafe import Markup
 
@@ -441,6 +443,7 @@ def render_board(
     page = env.get_template("board.html.j2").render(
         title=config.title or f"{registry_name}: what works",
         registry_name=registry_name,
+        performance_href=performance_href,
         generated=now.strftime("%d %B %Y, %H:%M UTC"),
         rows=rows,
         pooled=pooled.to_dict("records"),
@@ -505,6 +508,17 @@ def _load_source_cached(src: Any, root: Path, cache: dict | None) -> pd.DataFram
     return cache[key]
 
 
+def _performance_href(root: Path, out: Path) -> str | None:
+    """Link to the performance page (``triplet monitor``'s default place, ``performance/``
+    beside a ``performance.yaml`` in the registry root), relative to the Board page."""
+    import os
+
+    if not (root / "performance.yaml").exists():
+        return None
+    page = root / "performance" / "performance.html"
+    return os.path.relpath(page.resolve(), Path(out).resolve().parent).replace(os.sep, "/")
+
+
 def archive_previous(path: Path) -> Path | None:
     """Move ``path`` (if it exists) to ``<folder>/previous/<UTC timestamp>/``; return the copy."""
     if not path.exists():
@@ -560,6 +574,7 @@ def build_board(
         config=config,
         identifiers=ids,
         where=out,
+        performance_href=_performance_href(root, out),
     )
     pdf_bytes, no_chromium = None, False
     if pdf:
