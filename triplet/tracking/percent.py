@@ -18,8 +18,10 @@ counterfactual; it can never fall below -100%. Two sources of ``R``:
   ``se(b) / (T - b)`` on the same degrees of freedom (:func:`from_additive`).
 
 The old way divided ``lo`` and ``hi`` by the *point* counterfactual ``T - b``, treating the
-counterfactual as known: too narrow, and able to fall below -100% (issue 10, defect 10; issue
-14, item 5). The absolute effect (``b`` and its interval) is reported beside the per cent.
+counterfactual as known: mis-calibrated (on 300 simulated panels with a true 25% fall it covered
+the realised ratio 99.3% of the time for a nominal 95%; the mapped interval 95.3%) and able to
+fall below -100% (issue 10, defect 10; issue 14, item 5). The absolute effect (``b`` and its
+interval) is reported beside the per cent.
 """
 
 from __future__ import annotations
