@@ -71,9 +71,7 @@ def test_cli_encoding_option(tmp_path, capsys):
     from triplet.cli.main import main
 
     out = tmp_path / "r.parquet"
-    code = main(
-        ["records", "read", str(_latin1_file(tmp_path)), "-f", "police-uk", "-o", str(out)]
-    )
+    code = main(["records", "read", str(_latin1_file(tmp_path)), "-f", "police-uk", "-o", str(out)])
     assert code != 0 and not out.exists()
     err = capsys.readouterr().err
     assert ":3: Location: column" in err and "Traceback" not in err
@@ -107,8 +105,7 @@ def _archive(tmp_path: Path) -> Path:
         + "\n"
     )
     (root / "2023-02" / "2023-02-x-street.csv").write_text(
-        "\n".join([HEADER, police_row("c", month="2023-02", outcome="Under investigation")])
-        + "\n"
+        "\n".join([HEADER, police_row("c", month="2023-02", outcome="Under investigation")]) + "\n"
     )
     (root / "2023-01" / "2023-01-x-outcomes.csv").write_text(
         f"{OUTCOME_HEADER}\na,2023-01,X,X,-0.1,51.3,On or near A,E01,N,Suspect charged\n"
@@ -188,7 +185,9 @@ def test_repeated_crime_ids_are_records_with_unique_keys(write_police):
     assert r.records["crime_id"].tolist() == ["r1", "r1#2", "r2", "r1#3"]
     assert r.records["lsoa_code"].tolist()[:2] == ["E01000001", "E01000002"]
     (skip,) = r.skipped.itertuples(index=False)
-    assert skip.row == 4 and skip.column == "Crime ID" and "identical in every column" in skip.reason
+    assert (
+        skip.row == 4 and skip.column == "Crime ID" and "identical in every column" in skip.reason
+    )
     assert r.n_repeated_ids == 3
     s = r.summary().set_index("item")["rows"]
     assert s["kept: crime id shared with another row (row key made unique)"] == 3

@@ -240,9 +240,7 @@ def _decode_error(path: Path, data: bytes, exc: UnicodeDecodeError, encoding: st
     prefix = data[line_start:start].decode(encoding, errors="replace")
     column = len(prefix) + 1
     header_end = data.find(b"\n")
-    header = data[: header_end if header_end >= 0 else len(data)].decode(
-        encoding, errors="replace"
-    )
+    header = data[: header_end if header_end >= 0 else len(data)].decode(encoding, errors="replace")
     names = [h.strip().strip('"').lstrip("\ufeff") for h in header.split(",")]
     idx = _field_at(prefix)
     field = names[idx] if line > 1 and idx < len(names) else None
@@ -488,7 +486,7 @@ def _skipped_frame(bad: pl.DataFrame, names: list[str]) -> pl.DataFrame:
 
 
 def _latest_outcomes(
-    paths: tuple[Path, ...], encoding: str
+    paths: tuple[Path, ...], encoding: str, *, keep_rows: bool = False
 ) -> tuple[pl.DataFrame | None, list[str]]:
     """crime id -> latest outcome (latest Month; within a month the last row of the last file).
 
@@ -521,6 +519,9 @@ def _latest_outcomes(
         & (pl.col("outcome") != "")
     )
     n_bad = out.height - out.filter(usable).height
+    if keep_rows:  # every usable row (the store keeps them and takes the latest at scan time)
+        rows = out.filter(usable).select("Crime ID", "Month", "outcome", "__line")
+        return rows, []
     latest = (
         out.filter(usable)
         .sort(["Month", "__file", "__line"])
@@ -562,10 +563,12 @@ def police_uk_frame(
     strict: bool = False,
     encoding: str = "utf-8",
     progress: bool = False,
+    join_outcomes: bool = True,
 ) -> PoliceUkFrame:
     """Read and validate police.uk files into canonical columns as Polars frames.
 
-    See :func:`read_police_uk` for the rules.
+    See :func:`read_police_uk` for the rules; ``join_outcomes=False`` leaves outcomes files
+    aside (the store keeps them and attaches them at scan time).
     """
     found = find_police_uk_files(paths)
     names = [str(p) for p in found.street]
@@ -593,12 +596,14 @@ def police_uk_frame(
         )
     outcome = pl.col("Last outcome category").str.strip_chars()
     outcome = pl.when(outcome == "").then(None).otherwise(outcome)
-    latest, onotes = _latest_outcomes(found.outcomes, encoding)
+    latest, onotes = _latest_outcomes(found.outcomes if join_outcomes else (), encoding)
     notes.extend(onotes)
     if latest is not None:
         kept = kept.join(latest, on="Crime ID", how="left")
         n_joined = int(kept["outcome"].is_not_null().sum())
-        n_unmatched = latest.height - int(latest["Crime ID"].is_in(kept["Crime ID"].implode()).sum())
+        n_unmatched = latest.height - int(
+            latest["Crime ID"].is_in(kept["Crime ID"].implode()).sum()
+        )
         notes.append(
             f"outcomes: latest outcome attached to {n_joined:,} records (replacing Last outcome "
             f"category); {n_unmatched:,} crimes with outcomes are not in the street files read"
@@ -642,8 +647,10 @@ def records_to_pandas(records: pl.DataFrame) -> pd.DataFrame:
     df = records.to_pandas()
     for c in df.columns:
         if c not in ("month", "date", "longitude", "latitude"):
-            df[c] = df[c].astype("str") if df[c].notna().any() else pd.Series(
-                np.nan, index=df.index, dtype="str"
+            df[c] = (
+                df[c].astype("str")
+                if df[c].notna().any()
+                else pd.Series(np.nan, index=df.index, dtype="str")
             )
     df["month"] = months_from_text(df["month"].astype("str"))
     df["date"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
@@ -699,7 +706,6 @@ def skipped_to_pandas(skipped: pl.DataFrame) -> pd.DataFrame:
             "reason": sk["reason"].astype("str"),
         }
     )
-
 
 
 def read_police_uk_file(

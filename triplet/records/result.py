@@ -107,7 +107,10 @@ class RecordsRead:
         ]
         if self.n_repeated_ids:
             rows.append(
-                ("kept: crime id shared with another row (row key made unique)", self.n_repeated_ids)
+                (
+                    "kept: crime id shared with another row (row key made unique)",
+                    self.n_repeated_ids,
+                )
             )
         if self.n_skipped:
             for reason, n in self.skipped["reason"].value_counts().sort_index().items():

@@ -1,0 +1,202 @@
+"""Ranking, concentration and unit x month aggregates over a records store, out of core.
+
+The same results as :func:`triplet.targeting.rank_units` and
+:func:`triplet.records.unit_month` on the in-memory table (tested), computed by one lazy
+Polars group-by over the store's Parquet partitions: records are never all in memory, only the
+counts per (unit, offence code, crime type) or per (unit, month, offence code, crime type).
+Harm is then the count times the weight of each offence (days of imprisonment, Cambridge Crime
+Harm Index; Sherman, Neyroud & Neyroud 2016), so memory is bounded by units x months x
+categories, not by records. Lorenz curves and the Gini coefficient follow from the ranking
+(:func:`triplet.targeting.concentration`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from triplet.errors import InputError, Problem
+from triplet.records.aggregate import as_months
+from triplet.records.store import RecordStore
+from triplet.targeting.harm import HarmIndex, harm_of, load_index
+from triplet.targeting.ranking import UNIT_ALIASES, Ranking, _rank_table
+
+__all__ = ["rank_store", "store_unit_month"]
+
+_KEYS = ("offence_code", "crime_type")
+
+
+def _store(store: str | Path | RecordStore) -> RecordStore:
+    return store if isinstance(store, RecordStore) else RecordStore(store)
+
+
+def _weights(
+    combos: pd.DataFrame, harm: HarmIndex | str | Path | None, unmatched: str
+) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """Days and basis (0 code, 1 category, 2 non-crime, 3 unmatched) per distinct offence."""
+    index = (
+        load_index(harm if harm is not None else "cambridge")
+        if not isinstance(harm, HarmIndex)
+        else harm
+    )
+    scores = harm_of(combos[list(_KEYS)], index, unmatched="exclude")
+    days = scores.days.to_numpy(dtype=float, na_value=np.nan)
+    basis = scores.basis.cat.codes.to_numpy()
+    if unmatched == "raise" and (basis == 3).any():
+        miss = combos[basis == 3]
+        problems = [
+            Problem(
+                file="<records store>",
+                field="offence_code/crime_type",
+                message=f"no {index.name} weight for offence_code={r.offence_code!r}, "
+                f"crime_type={r.crime_type!r} ({int(r.n)} records); pass unmatched='exclude' "
+                "to leave them out with a count, or add the weight in a custom index CSV",
+            )
+            for r in miss.itertuples(index=False)
+        ]
+        raise InputError(problems)
+    return days, basis, index.unit, index.name
+
+
+def rank_store(
+    store: str | Path | RecordStore,
+    *,
+    unit: str,
+    harm: HarmIndex | str | Path | None = None,
+    units: Iterable | None = None,
+    months: Iterable | None = None,
+    unmatched: Literal["raise", "exclude"] = "raise",
+    include_non_crime: bool = False,
+) -> Ranking:
+    """Rank the units of a store by harm and count, out of core (see :func:`rank_units`).
+
+    ``unit`` is a column alias (``lsoa``, ``offender``, ``victim``, ``month``) or a records
+    column. ``months`` limits the partitions read. The result equals
+    ``rank_units(store.records(), unit=unit, harm=harm, ...)``.
+    """
+    st = _store(store)
+    column, kind = UNIT_ALIASES.get(unit, (unit, "place"))
+    if column in ("grid_cell", "hotspot", "hour_of_week"):
+        raise InputError(
+            Problem(
+                file=str(st.root),
+                field="unit",
+                message=f"unit {unit!r} is not a stored column; rank it in memory",
+            )
+        )
+    lf = st.scan([column, *_KEYS], months=months)
+    counts = (
+        lf.group_by([column, *_KEYS]).agg(pl.len().alias("n")).collect(engine="streaming")
+    ).to_pandas()
+    combos = counts[list(_KEYS)].drop_duplicates().reset_index(drop=True)
+    combo_n = counts.groupby(list(_KEYS), dropna=False)["n"].sum()
+    combos["n"] = combo_n.reindex(pd.MultiIndex.from_frame(combos[list(_KEYS)])).to_numpy()
+    days, basis, harm_unit, index_name = _weights(combos, harm, unmatched)
+    w = combos.assign(days=days, basis=basis)
+    counts = counts.merge(w[[*_KEYS, "days", "basis"]], on=list(_KEYS), how="left")
+    n_records = int(counts["n"].sum())
+    no_unit = counts[column].isna()
+    n_no_unit = int(counts.loc[no_unit, "n"].sum())
+    n_unmatched = int(counts.loc[counts["basis"] == 3, "n"].sum())
+    n_non_crime = int(counts.loc[counts["basis"] == 2, "n"].sum())
+    keep = ~no_unit & (counts["basis"] != 3)
+    if not include_non_crime:
+        keep &= counts["basis"] != 2
+    c = counts[keep]
+    labels_all = c[column].astype("str")
+    if column == "month":
+        labels_all = pd.PeriodIndex(labels_all, freq="M")
+    codes, labels = pd.factorize(labels_all, sort=False)
+    n = c["n"].to_numpy(dtype=np.int64)
+    count = np.bincount(codes, weights=n, minlength=len(labels)).astype(np.int64)
+    total = np.bincount(codes, weights=n * c["days"].to_numpy(), minlength=len(labels))
+    labels = pd.Index(labels)
+    if units is not None:
+        extra = pd.Index(pd.unique(pd.Index(list(units))))
+        if column == "month":
+            extra = pd.PeriodIndex(extra.astype(str), freq="M") if len(extra) else extra
+        missing = extra.difference(labels) if len(extra) else extra
+        if len(missing):
+            labels = labels.append(pd.Index(missing))
+            count = np.concatenate([count, np.zeros(len(missing), dtype=np.int64)])
+            total = np.concatenate([total, np.zeros(len(missing))])
+    return Ranking(
+        table=_rank_table(labels, total, count),
+        unit_name=column,
+        kind=kind,
+        harm_unit=harm_unit,
+        index_name=index_name,
+        n_records=n_records,
+        n_no_unit=n_no_unit,
+        n_unmatched=n_unmatched,
+        n_non_crime=n_non_crime,
+    )
+
+
+def store_unit_month(
+    store: str | Path | RecordStore,
+    *,
+    unit: str,
+    months: pd.PeriodIndex | Iterable | str,
+    harm: HarmIndex | str | Path | None = None,
+    crime_types: Sequence[str] | str = "all",
+    units: Iterable | None = None,
+) -> pd.DataFrame:
+    """The unit x month panel of a store, out of core (see :func:`triplet.records.unit_month`).
+
+    Columns ``unit, month, count, harm`` with zeros for unit-months without crime; ``harm``
+    is the index name (default none: harm 0) whose weights score each record. Equals
+    ``unit_month(records, unit=..., months=..., harm=harm_of(records, harm).days, ...)``.
+    """
+    st = _store(store)
+    column = UNIT_ALIASES.get(unit, (unit, "place"))[0]
+    month_idx = as_months(months)
+    lf = st.scan([column, "month", *_KEYS], months=month_idx)
+    if not (isinstance(crime_types, str) and crime_types == "all"):
+        types = [crime_types] if isinstance(crime_types, str) else list(crime_types)
+        lf = lf.filter(pl.col("crime_type").is_in(pl.Series(types, dtype=pl.String).implode()))
+    counts = (
+        lf.group_by([column, "month", *_KEYS]).agg(pl.len().alias("n")).collect(engine="streaming")
+    ).to_pandas()
+    n_without_unit = int(counts.loc[counts[column].isna(), "n"].sum())
+    counts = counts[counts[column].notna()]
+    if harm is not None and len(counts):
+        combos = counts[list(_KEYS)].drop_duplicates().reset_index(drop=True)
+        combos["n"] = 0
+        days, basis, _, _ = _weights(combos, harm, "raise")
+        counts = counts.merge(combos.assign(days=days)[[*_KEYS, "days"]], on=list(_KEYS))
+    else:
+        counts = counts.assign(days=0.0)
+    if units is None:
+        unit_index = pd.Index(np.sort(counts[column].astype("str").unique()), dtype="str")
+    else:
+        unit_index = pd.Index([str(u) for u in units], dtype="str")
+        if unit_index.has_duplicates:
+            raise InputError("units: the same unit is listed twice")
+    u_pos = unit_index.get_indexer(counts[column].astype("str"))
+    m_pos = pd.PeriodIndex(month_idx).get_indexer(pd.PeriodIndex(counts["month"], freq="M"))
+    ok = (u_pos >= 0) & (m_pos >= 0)
+    n_u, n_m = len(unit_index), len(month_idx)
+    cell = u_pos[ok].astype(np.int64) * n_m + m_pos[ok]
+    n = counts["n"].to_numpy(dtype=np.int64)[ok]
+    count = np.bincount(cell, weights=n, minlength=n_u * n_m).astype(np.int64)
+    harm_sum = np.bincount(
+        cell, weights=n * counts["days"].to_numpy(dtype=float)[ok], minlength=n_u * n_m
+    )
+    m_ord = np.asarray(month_idx.asi8)
+    out = pd.DataFrame(
+        {
+            "unit": pd.Series(np.repeat(unit_index.to_numpy(), n_m), dtype="str"),
+            "month": pd.PeriodIndex.from_ordinals(np.tile(m_ord, n_u), freq="M"),
+            "count": count,
+            "harm": harm_sum,
+        }
+    )
+    out.attrs["n_records"] = int(n.sum())
+    out.attrs["n_without_unit"] = n_without_unit
+    return out
