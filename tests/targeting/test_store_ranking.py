@@ -63,7 +63,7 @@ def test_real_ranking_by_month_and_months_filter(city_store):
 def test_real_unit_month_panel_equals_in_memory(city_store):
     records = read_police_uk(_city()).records
     months = pd.period_range("2016-01", "2017-06", freq="M")
-    units = sorted(records["lsoa_code"].dropna().unique())[:40] + ["E01999999"]
+    units = [*sorted(records["lsoa_code"].dropna().unique())[:40], "E01999999"]
     for crime_types in ("all", ["Burglary", "Violence and sexual offences"]):
         mem = unit_month(
             records,
@@ -150,7 +150,7 @@ def test_unmatched_offences_raise_or_are_excluded(tmp_path):
     index.write_text("offence_code,days\n")
     custom = pd.DataFrame({"crime_type": ["Burglary", "Robbery"], "days": [10.0, 50.0]})
     custom.to_csv(index, index=False)
-    with pytest.raises(InputError, match="no .* weight for"):
+    with pytest.raises(InputError, match=r"no .* weight for"):
         rank_store(st, unit="lsoa", harm=index)
     mem = rank_units(records, unit="lsoa", harm=index, unmatched="exclude")
     ooc = rank_store(st, unit="lsoa", harm=index, unmatched="exclude")

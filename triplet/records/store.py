@@ -313,7 +313,7 @@ def append_police_uk(
         # keep the manifest in step with the partitions after each group (safe to interrupt)
         write_json(st.manifest_path, manifest, overwrite=True)
     for i, f in enumerate(found.outcomes):
-        latest, onotes = _latest_outcomes((f,), encoding, keep_rows=True)
+        latest, _onotes = _latest_outcomes((f,), encoding, keep_rows=True)
         assert latest is not None
         month = f.name[:7]
         order = int(month.replace("-", "")) if re.match(r"^\d{4}-\d{2}$", month) else i

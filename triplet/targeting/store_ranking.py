@@ -168,7 +168,7 @@ def store_unit_month(
     if harm is not None and len(counts):
         combos = counts[list(_KEYS)].drop_duplicates().reset_index(drop=True)
         combos["n"] = 0
-        days, basis, _, _ = _weights(combos, harm, "raise")
+        days, _basis, _, _ = _weights(combos, harm, "raise")
         counts = counts.merge(combos.assign(days=days)[[*_KEYS, "days"]], on=list(_KEYS))
     else:
         counts = counts.assign(days=0.0)
