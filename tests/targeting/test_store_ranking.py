@@ -130,14 +130,18 @@ def test_offender_ranking_equals_in_memory(tmp_path):
     )
     import polars as pl
 
-    from triplet.records.store import _write_parquet
+    from triplet.records.store import _write_parquet, to_store_schema
 
     for key in st.partitions():
         month = key.split("/")[1]
         part = records[records["month"].astype(str) == month].assign(
             month=lambda d: d["month"].astype(str)
         )
-        _write_parquet(st.root / "records" / f"{key}.parquet", pl.from_pandas(part), overwrite=True)
+        _write_parquet(
+            st.root / "records" / f"{key}.parquet",
+            to_store_schema(pl.from_pandas(part)),
+            overwrite=True,
+        )
     mem = rank_units(records, unit="offender")
     ooc = rank_store(st, unit="offender")
     _assert_same_ranking(ooc, mem)

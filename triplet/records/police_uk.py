@@ -43,6 +43,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from triplet.errors import InputError, Problem
 from triplet.records.result import RecordsRead, empty_skipped, skipped_problems
@@ -361,10 +364,26 @@ def _blank_to_null(c: str) -> pl.Expr:
     return pl.when(s == "").then(None).otherwise(s).alias(c)
 
 
-def _validate(raw: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Check every row; return (kept rows with their row keys, skipped rows, n repeated ids).
+_DICT = pa.dictionary(pa.int32(), pa.string())
+#: Text columns read dictionary-encoded (few distinct values): checks run on the dictionary.
+_DICT_COLUMNS = (
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
+)
 
-    ``raw`` has ``__file`` (index into ``names``), ``__line`` and the street columns.
+
+def _check_rows(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Row checks in Polars: (kept rows, bad rows with ``__reason`` and ``__column``).
+
+    ``raw`` has ``__file``, ``__line`` and the street columns as text. A row is skipped for its
+    first problem, in column order. Kept rows gain ``__lon``/``__lat`` (float64).
     """
     f = raw.with_columns([_blank_to_null(c) for c in _CHECKED])
     lon = pl.col("Longitude").cast(pl.Float64, strict=False)
@@ -399,48 +418,163 @@ def _validate(raw: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, pl.Dat
     f = f.with_columns(
         reason.otherwise(None).alias("__reason"), column.otherwise(None).alias("__column")
     )
-    f = f.with_row_index("__row")
-
-    # exact repeats of an earlier (kept) row with a published Crime ID are dropped and listed;
-    # other rows sharing a Crime ID are records: the row key gets #2, #3, ...
-    n_repeated = 0
-    ok_ids = f.filter(pl.col("__reason").is_null() & pl.col("Crime ID").is_not_null())
-    if ok_ids.height and ok_ids["Crime ID"].is_duplicated().any():
-        dups = ok_ids.filter(pl.col("Crime ID").is_duplicated())
-        dups = dups.with_columns(
-            pl.struct(list(POLICE_UK_COLUMNS)).is_first_distinct().alias("__first")
-        )
-        identical = dups.filter(~pl.col("__first"))["__row"]
-        f = f.with_columns(
-            pl.when(pl.col("__row").is_in(identical.implode()))
-            .then(pl.lit(_IDENTICAL))
-            .otherwise(pl.col("__reason"))
-            .alias("__reason"),
-            pl.when(pl.col("__row").is_in(identical.implode()))
-            .then(pl.lit("Crime ID"))
-            .otherwise(pl.col("__column"))
-            .alias("__column"),
-        )
-        rest = dups.filter(pl.col("__first")).with_columns(
-            (pl.int_range(pl.len()).over("Crime ID") + 1).alias("__occurrence")
-        )
-        n_repeated = int(rest.filter(pl.col("Crime ID").is_duplicated()).height)
-        f = f.join(rest.select("__row", "__occurrence"), on="__row", how="left")
-    else:
-        f = f.with_columns(pl.lit(None, dtype=pl.UInt32).alias("__occurrence"))
-
     bad = f.filter(pl.col("__reason").is_not_null())
-    skipped = _skipped_frame(bad, names)
-    kept = f.filter(pl.col("__reason").is_null())
+    kept = f.filter(pl.col("__reason").is_null()).drop("__reason", "__column")
+    location = pl.col("Location").str.strip_chars()
+    kept = kept.with_columns(
+        _blank_to_null("LSOA name"),
+        _blank_to_null("Reported by"),
+        _blank_to_null("Last outcome category"),
+        pl.when((location == "") | (location.str.to_lowercase() == "no location"))
+        .then(None)
+        .otherwise(location)
+        .alias("Location"),
+    )
+    return kept.with_columns([pl.col(c).cast(pl.Categorical) for c in _DICT_COLUMNS]), bad
 
-    # row keys: the published Crime ID (#n for the n-th row sharing it), or a generated id
+
+def _check_rows_fast(
+    path: Path, encoding: str, file_no: int
+) -> tuple[pl.DataFrame, pl.DataFrame, int] | None:
+    """The row checks on a well-formed UTF-8 file, vectorised in Arrow compute.
+
+    The file is read with pyarrow's CSV reader, the low-cardinality columns dictionary-encoded so
+    that trimming, the month pattern and the crime-type list are checked once per distinct
+    value. Rows that fail are re-checked by :func:`_check_rows` (same reasons, few rows).
+    Returns None when the file needs the general path (another encoding, a header that is
+    not the street layout, text in a coordinate column, malformed CSV).
+    """
+    if _check_encoding(encoding) not in ("utf-8", "utf-8-sig"):
+        return None
+    try:
+        with path.open("rb") as fh:
+            header = fh.readline().decode("utf-8-sig").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if header.split(",") != list(POLICE_UK_COLUMNS):
+        return None
+    types = {c: _DICT for c in _DICT_COLUMNS}
+    types.update({"Crime ID": pa.string(), "Longitude": pa.string(), "Latitude": pa.string()})
+    try:
+        t = pcsv.read_csv(
+            path,
+            convert_options=pcsv.ConvertOptions(
+                column_types=types, strings_can_be_null=True, null_values=[""]
+            ),
+        )
+        lon = pc.cast(t["Longitude"], pa.float64())
+        lat = pc.cast(t["Latitude"], pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+        return None
+    n = t.num_rows
+
+    def per_row(col: str, bad_values) -> np.ndarray:
+        """A per-dictionary-value test taken to the rows (null rows: the test of null)."""
+        arr = t[col].combine_chunks() if t[col].num_chunks != 1 else t[col].chunk(0)
+        d = arr.dictionary
+        trimmed = pc.utf8_trim_whitespace(d)
+        flags = np.asarray(bad_values(trimmed, d), dtype=bool)
+        idx = pc.fill_null(arr.indices, 0).to_numpy(zero_copy_only=False)
+        valid = np.asarray(arr.is_valid())
+        out = np.empty(n, dtype=bool)
+        out[valid] = flags[idx[valid]] if len(flags) else False
+        out[~valid] = bad_values(pa.array([None], pa.string()), None)[0]
+        return out
+
+    def month_bad(trimmed, _d):
+        if trimmed.null_count == len(trimmed):
+            return [True] * len(trimmed)
+        ok = pc.fill_null(pc.match_substring_regex(trimmed, _MONTH_RE), False)
+        return np.asarray(pc.invert(ok))
+
+    valid_types = pa.array(sorted(_VALID_TYPES))
+
+    def type_bad(trimmed, _d):
+        if trimmed.null_count == len(trimmed):
+            return [True] * len(trimmed)
+        return np.asarray(pc.invert(pc.fill_null(pc.is_in(trimmed, valid_types), False)))
+
+    lon_v = lon.to_numpy(zero_copy_only=False)
+    lat_v = lat.to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        bad = per_row("Month", month_bad) | per_row("Crime type", type_bad)
+        bad |= np.isnan(lon_v) & np.asarray(lon.is_valid())
+        bad |= np.isnan(lat_v) & np.asarray(lat.is_valid())
+        bad |= np.abs(lon_v) > 180
+        bad |= np.abs(lat_v) > 90
+    lines = np.arange(2, n + 2, dtype=np.int64)
+    file_col = pl.lit(file_no, dtype=pl.Int32).alias("__file")
+    if bad.any():
+        bad_rows = pl.from_arrow(t.filter(pa.array(bad))).with_columns(pl.all().cast(pl.String))
+        bad_rows = bad_rows.select(
+            file_col, pl.Series("__line", lines[bad]), *[pl.col(c) for c in POLICE_UK_COLUMNS]
+        )
+        _, bad_frame = _check_rows(bad_rows)
+        t = t.filter(pa.array(~bad))
+        lon, lat = lon.filter(pa.array(~bad)), lat.filter(pa.array(~bad))
+        lines = lines[~bad]
+    else:
+        bad_frame = None
+    # trim (and blank "No Location") once per distinct value, then blanks -> null
+    arrays = {}
+    for c in t.column_names:
+        col = t[c].combine_chunks() if t[c].num_chunks != 1 else t[c].chunk(0)
+        if c in _DICT_COLUMNS:
+            d = pc.utf8_trim_whitespace(col.dictionary)
+            if c == "Location":
+                d = pc.if_else(pc.equal(pc.utf8_lower(d), "no location"), "", d)
+            col = pa.DictionaryArray.from_arrays(col.indices, d)
+        arrays[c] = col
+    kept = pl.from_arrow(pa.table(arrays))
+    kept = kept.select(
+        file_col,
+        pl.Series("__line", lines),
+        *[pl.col(c) for c in POLICE_UK_COLUMNS],
+        pl.Series("__lon", lon.to_numpy(zero_copy_only=False)),
+        pl.Series("__lat", lat.to_numpy(zero_copy_only=False)),
+    )
+    blank = [
+        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in _DICT_COLUMNS
+    ]
+    kept = kept.with_columns(_blank_to_null("Crime ID"), *blank)
+    return kept, bad_frame, n
+
+
+def _dedupe(kept: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None, int]:
+    """Drop exact repeats of an earlier kept row; number the rows sharing a Crime ID.
+
+    Only rows with a published Crime ID take part (identical anti-social behaviour rows with
+    no id are separate incidents). Returns (kept with ``__occurrence``, dropped rows with
+    ``__reason``/``__column``, rows sharing a Crime ID).
+    """
+    kept = kept.with_row_index("__row")
+    ids = kept["Crime ID"]
+    if not ids.drop_nulls().is_duplicated().any():
+        return kept.with_columns(pl.lit(None, dtype=pl.UInt32).alias("__occurrence")), None, 0
+    dups = kept.filter(pl.col("Crime ID").is_not_null() & pl.col("Crime ID").is_duplicated())
+    dups = dups.with_columns(
+        pl.struct(list(POLICE_UK_COLUMNS)).is_first_distinct().alias("__first")
+    )
+    identical = dups.filter(~pl.col("__first"))["__row"]
+    rest = dups.filter(pl.col("__first")).with_columns(
+        (pl.int_range(pl.len()).over("Crime ID") + 1).alias("__occurrence")
+    )
+    n_repeated = int(rest.filter(pl.col("Crime ID").is_duplicated()).height)
+    dropped = kept.filter(pl.col("__row").is_in(identical.implode())).with_columns(
+        pl.lit(_IDENTICAL).alias("__reason"), pl.lit("Crime ID").alias("__column")
+    )
+    kept = kept.filter(~pl.col("__row").is_in(identical.implode()))
+    kept = kept.join(rest.select("__row", "__occurrence"), on="__row", how="left")
+    return kept, dropped.drop("__row"), n_repeated
+
+
+def _row_keys(kept: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """``crime_id``: the Crime ID (#n for the n-th row sharing it) or a generated id."""
     blank = kept["Crime ID"].is_null()
     if blank.any():
         tags = pl.Series("__tag", ["g_" + _file_tag(Path(n).name) for n in names])
-        lines = kept["__line"].to_numpy()
-        hexes = pl.Series("__hex", _hex8(lines)).cast(pl.String)
-        generated = tags.gather(kept["__file"]) + hexes
-        kept = kept.with_columns(generated.alias("__generated"))
+        hexes = pl.Series("__hex", _hex8(kept["__line"].to_numpy())).cast(pl.String)
+        kept = kept.with_columns((tags.gather(kept["__file"]) + hexes).alias("__generated"))
     else:
         kept = kept.with_columns(pl.lit(None, dtype=pl.String).alias("__generated"))
     occ = pl.col("__occurrence")
@@ -451,8 +585,7 @@ def _validate(raw: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, pl.Dat
         .then(pl.col("Crime ID") + pl.lit("#") + occ.cast(pl.String))
         .otherwise(pl.col("Crime ID"))
     )
-    kept = kept.with_columns(key.alias("crime_id"))
-    return kept, skipped, n_repeated
+    return kept.with_columns(key.alias("crime_id"))
 
 
 def _skipped_frame(bad: pl.DataFrame, names: list[str]) -> pl.DataFrame:
@@ -581,10 +714,31 @@ def police_uk_frame(
             description="Reading police.uk files",
             transient=True,
         )
-    raw = pl.concat([_raw_street(p, encoding, i) for i, p in iterator])
-    n_read = raw.height
-    kept, skipped, n_repeated = _validate(raw, names)
-    del raw
+    kept_parts: list[pl.DataFrame] = []
+    bad_parts: list[pl.DataFrame] = []
+    n_read = 0
+    for i, p in iterator:
+        fast = _check_rows_fast(p, encoding, i)
+        if fast is None:
+            raw = _raw_street(p, encoding, i)
+            k, b = _check_rows(raw)
+            n_read += raw.height
+        else:
+            k, b, n = fast
+            n_read += n
+        kept_parts.append(k)
+        if b is not None and b.height:
+            bad_parts.append(b)
+    kept = pl.concat(kept_parts, how="vertical_relaxed")
+    del kept_parts
+    kept, dropped, n_repeated = _dedupe(kept)
+    if dropped is not None and dropped.height:
+        bad_parts.append(dropped)
+    bad = pl.concat(bad_parts, how="diagonal_relaxed") if bad_parts else None
+    if bad is not None:
+        bad = bad.sort(["__file", "__line"])
+    skipped = _skipped_frame(bad if bad is not None else kept.head(0), names)
+    kept = _row_keys(kept, names)
     if strict and skipped.height:
         raise InputError(skipped_problems(skipped.to_pandas()))
     notes: list[str] = []
@@ -594,8 +748,7 @@ def police_uk_frame(
             "some crimes more than once with different locations or outcomes); each is a "
             "record, its crime_id suffixed #2, #3, ..."
         )
-    outcome = pl.col("Last outcome category").str.strip_chars()
-    outcome = pl.when(outcome == "").then(None).otherwise(outcome)
+    outcome = pl.col("Last outcome category")
     latest, onotes = _latest_outcomes(found.outcomes if join_outcomes else (), encoding)
     notes.extend(onotes)
     if latest is not None:
@@ -608,18 +761,12 @@ def police_uk_frame(
             f"outcomes: latest outcome attached to {n_joined:,} records (replacing Last outcome "
             f"category); {n_unmatched:,} crimes with outcomes are not in the street files read"
         )
-        outcome = pl.coalesce(pl.col("outcome"), outcome)
+        outcome = pl.coalesce(pl.col("outcome"), outcome.cast(pl.String)).cast(pl.Categorical)
     if found.ignored:
         notes.append(
             f"left out: {len(found.ignored)} files that are not street-level crime or outcomes "
             "(stop and search)"
         )
-    location = pl.col("Location").str.strip_chars()
-    location = (
-        pl.when((location == "") | (location.str.to_lowercase() == "no location"))
-        .then(None)
-        .otherwise(location)
-    )
     text_null = pl.lit(None, dtype=pl.String)
     columns = {
         "crime_id": pl.col("crime_id"),
@@ -628,14 +775,14 @@ def police_uk_frame(
         "offence_code": text_null,
         "crime_type": pl.col("Crime type"),
         "lsoa_code": pl.col("LSOA code"),
-        "lsoa_name": _blank_to_null("LSOA name"),
+        "lsoa_name": pl.col("LSOA name"),
         "longitude": pl.col("__lon"),
         "latitude": pl.col("__lat"),
-        "location": location,
+        "location": pl.col("Location"),
         "suspect_id": text_null,
         "victim_id": text_null,
         "outcome": outcome,
-        "force": _blank_to_null("Reported by"),
+        "force": pl.col("Reported by"),
     }
     records = kept.select([e.alias(c) for c, e in columns.items()])
     assert list(records.columns) == record_column_names()

@@ -44,7 +44,14 @@ from triplet.records.police_uk import (
 from triplet.records.result import RecordsRead
 from triplet.records.schema import record_column_names
 
-__all__ = ["RecordStore", "StoreUpdate", "append_police_uk", "force_slug"]
+__all__ = [
+    "CATEGORICAL",
+    "RecordStore",
+    "StoreUpdate",
+    "append_police_uk",
+    "force_slug",
+    "to_store_schema",
+]
 
 MANIFEST = "store.json"
 _FILE_MONTH = re.compile(r"^(\d{4}-\d{2})-(.+)-street\.csv$", re.IGNORECASE)
@@ -188,7 +195,11 @@ class RecordStore:
             lf = (
                 lf.with_columns(key.alias("__key"))
                 .join(latest.lazy(), left_on="__key", right_on="Crime ID", how="left")
-                .with_columns(pl.coalesce(pl.col("__latest"), pl.col("outcome")).alias("outcome"))
+                .with_columns(
+                    pl.coalesce(pl.col("__latest"), pl.col("outcome").cast(pl.String))
+                    .cast(pl.Categorical)
+                    .alias("outcome")
+                )
                 .select(cols)
             )
         return lf
@@ -220,14 +231,33 @@ class RecordStore:
         return skipped_to_pandas(pl.read_parquet(files))
 
 
+#: Low-cardinality text columns, stored dictionary-encoded (Polars Categorical).
+CATEGORICAL = (
+    "month",
+    "offence_code",
+    "crime_type",
+    "lsoa_code",
+    "lsoa_name",
+    "location",
+    "outcome",
+    "force",
+)
+
+
 def _schema(cols: Sequence[str]) -> dict:
     types = {
-        "month": pl.String,
         "date": pl.Datetime("ns"),
         "longitude": pl.Float64,
         "latitude": pl.Float64,
+        **{c: pl.Categorical for c in CATEGORICAL},
     }
     return {c: types.get(c, pl.String) for c in cols}
+
+
+def to_store_schema(records: pl.DataFrame) -> pl.DataFrame:
+    """Canonical records (Polars) cast to the store's column types, in canonical order."""
+    schema = _schema(record_column_names())
+    return records.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
 def _groups(street: tuple[Path, ...]) -> list[list[Path]]:
@@ -275,13 +305,11 @@ def append_police_uk(
         iterator = track(groups, description="Reading police.uk files", transient=True)
     for group in iterator:
         frame = police_uk_frame(group, strict=strict, encoding=encoding, join_outcomes=False)
-        rec = frame.records.with_columns(
-            pl.col("force").map_elements(force_slug, return_dtype=pl.String).alias("__part")
-        )
-        for (slug, month), part in rec.group_by(["__part", "month"], maintain_order=True):
+        rec = to_store_schema(frame.records)
+        for (force, month), part in rec.group_by(["force", "month"], maintain_order=True):
+            slug = force_slug(force)
             key = f"{slug}/{month}"
             path = st.root / "records" / slug / f"{month}.parquet"
-            part = part.drop("__part")
             if key in written:  # a second file group of the same force-month in this call
                 part = pl.concat([pl.read_parquet(path), part])
                 notes.append(f"{key}: rows from {len(written[key]) + 1} file groups combined")
