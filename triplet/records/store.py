@@ -320,9 +320,13 @@ def append_police_uk(
                 "files": sorted(set(written[key])),
                 "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-        for f in group:
+        for f in group:  # the skipped rows of each file (a file read again replaces them)
             sk = frame.skipped.filter(pl.col("file") == str(f))
-            _write_parquet(st.root / "skipped" / f"{f.stem}.parquet", sk, overwrite=True)
+            sk_path = st.root / "skipped" / f"{f.stem}.parquet"
+            if sk.height:
+                _write_parquet(sk_path, sk, overwrite=True)
+            else:
+                sk_path.unlink(missing_ok=True)
         r = frame.records
         no_loc = r["lsoa_code"].is_null() & (r["longitude"].is_null() | r["latitude"].is_null())
         reads.append(

@@ -91,7 +91,10 @@ def rank_store(
         )
     lf = st.scan([column, *_KEYS], months=months)
     counts = (
-        lf.group_by([column, *_KEYS]).agg(pl.len().alias("n")).collect(engine="streaming")
+        lf.group_by([column, *_KEYS])
+        .agg(pl.len().alias("n"))
+        .with_columns(pl.col(c).cast(pl.String) for c in (column, *_KEYS))
+        .collect(engine="streaming")
     ).to_pandas()
     combos = counts[list(_KEYS)].drop_duplicates().reset_index(drop=True)
     combo_n = counts.groupby(list(_KEYS), dropna=False)["n"].sum()
@@ -160,8 +163,20 @@ def store_unit_month(
     if not (isinstance(crime_types, str) and crime_types == "all"):
         types = [crime_types] if isinstance(crime_types, str) else list(crime_types)
         lf = lf.filter(pl.col("crime_type").is_in(pl.Series(types, dtype=pl.String).implode()))
+    month_pos = {str(m): i for i, m in enumerate(month_idx.astype(str))}
     counts = (
-        lf.group_by([column, "month", *_KEYS]).agg(pl.len().alias("n")).collect(engine="streaming")
+        lf.group_by([column, "month", *_KEYS])
+        .agg(pl.len().alias("n"))
+        .with_columns(
+            pl.col("month")
+            .cast(pl.String)
+            .replace_strict(month_pos, default=-1, return_dtype=pl.Int64)
+            .alias("__m"),
+            pl.col(column).cast(pl.String),
+            pl.col("offence_code").cast(pl.String),
+            pl.col("crime_type").cast(pl.String),
+        )
+        .collect(engine="streaming")
     ).to_pandas()
     n_without_unit = int(counts.loc[counts[column].isna(), "n"].sum())
     counts = counts[counts[column].notna()]
@@ -179,7 +194,7 @@ def store_unit_month(
         if unit_index.has_duplicates:
             raise InputError("units: the same unit is listed twice")
     u_pos = unit_index.get_indexer(counts[column].astype("str"))
-    m_pos = pd.PeriodIndex(month_idx).get_indexer(pd.PeriodIndex(counts["month"], freq="M"))
+    m_pos = counts["__m"].to_numpy(dtype=np.int64)
     ok = (u_pos >= 0) & (m_pos >= 0)
     n_u, n_m = len(unit_index), len(month_idx)
     cell = u_pos[ok].astype(np.int64) * n_m + m_pos[ok]
