@@ -789,20 +789,34 @@ def police_uk_frame(
     return PoliceUkFrame(records, skipped, n_read, tuple(names), tuple(notes), n_repeated)
 
 
+def _month_periods(col: pa.ChunkedArray) -> pd.PeriodIndex:
+    """``YYYY-MM`` text (dictionary-encoded or not) to a monthly PeriodIndex, parsing each
+    distinct value once."""
+    col = col.cast(pa.dictionary(pa.int32(), pa.string())).combine_chunks()
+    uniques = [pd.Period(v, freq="M") for v in col.dictionary.to_pylist()]
+    periods = pd.PeriodIndex(uniques, freq="M")
+    codes = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False)
+    return periods.take(codes, allow_fill=True, fill_value=pd.NaT)
+
+
 def records_to_pandas(records: pl.DataFrame) -> pd.DataFrame:
     """The canonical pandas table (months as ``Period[M]``) from a Polars records frame."""
-    df = records.to_pandas()
-    for c in df.columns:
-        if c not in ("month", "date", "longitude", "latitude"):
-            df[c] = (
-                df[c].astype("str")
-                if df[c].notna().any()
-                else pd.Series(np.nan, index=df.index, dtype="str")
-            )
-    df["month"] = months_from_text(df["month"].astype("str"))
-    df["date"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    df["longitude"] = df["longitude"].astype("float64")
-    df["latitude"] = df["latitude"].astype("float64")
+    table = records.select(record_column_names()).to_arrow()
+    cols = {}
+    for name in table.column_names:
+        col = table[name]
+        if name == "month":
+            continue
+        if name == "date":
+            col = col.cast(pa.timestamp("ns"))
+        elif name not in ("longitude", "latitude"):
+            col = col.cast(pa.string())
+        cols[name] = col
+    str_dtype = pd.StringDtype(storage="pyarrow", na_value=np.nan)
+    df = pa.table(cols).to_pandas(types_mapper={pa.string(): str_dtype}.get)
+    df.insert(1, "month", pd.Series(_month_periods(table["month"]), index=df.index))
+    for c in ("longitude", "latitude"):
+        df[c] = df[c].astype("float64")
     return df[record_column_names()]
 
 
