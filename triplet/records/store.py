@@ -271,7 +271,7 @@ def _groups(street: tuple[Path, ...]) -> list[list[Path]]:
 
 def _write_parquet(path: Path, frame: pl.DataFrame, *, overwrite: bool) -> None:
     with atomic_path(path, overwrite=overwrite) as tmp:
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
+        frame.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
 
 
 def append_police_uk(

@@ -90,34 +90,37 @@ def rank_store(
             )
         )
     lf = st.scan([column, *_KEYS], months=months)
-    counts = (
-        lf.group_by([column, *_KEYS])
-        .agg(pl.len().alias("n"))
-        .with_columns(pl.col(c).cast(pl.String) for c in (column, *_KEYS))
+    # pass 1: records per distinct offence (and how many have no unit): a small table
+    combos = (
+        lf.group_by(list(_KEYS))
+        .agg(pl.len().alias("n"), pl.col(column).is_null().sum().alias("n_no_unit"))
         .collect(engine="streaming")
-    ).to_pandas()
-    combos = counts[list(_KEYS)].drop_duplicates().reset_index(drop=True)
-    combo_n = counts.groupby(list(_KEYS), dropna=False)["n"].sum()
-    combos["n"] = combo_n.reindex(pd.MultiIndex.from_frame(combos[list(_KEYS)])).to_numpy()
-    days, basis, harm_unit, index_name = _weights(combos, harm, unmatched)
-    w = combos.assign(days=days, basis=basis)
-    counts = counts.merge(w[[*_KEYS, "days", "basis"]], on=list(_KEYS), how="left")
-    n_records = int(counts["n"].sum())
-    no_unit = counts[column].isna()
-    n_no_unit = int(counts.loc[no_unit, "n"].sum())
-    n_unmatched = int(counts.loc[counts["basis"] == 3, "n"].sum())
-    n_non_crime = int(counts.loc[counts["basis"] == 2, "n"].sum())
-    keep = ~no_unit & (counts["basis"] != 3)
+    )
+    frame = combos.with_columns(pl.col(c).cast(pl.String) for c in _KEYS).to_pandas()
+    days, basis, harm_unit, index_name = _weights(frame, harm, unmatched)
+    n = frame["n"].to_numpy(dtype=np.int64)
+    n_records = int(n.sum())
+    n_no_unit = int(frame["n_no_unit"].sum())
+    n_unmatched = int(n[basis == 3].sum())
+    n_non_crime = int(n[basis == 2].sum())
+    use = basis != 3
     if not include_non_crime:
-        keep &= counts["basis"] != 2
-    c = counts[keep]
-    labels_all = c[column].astype("str")
+        use &= basis != 2
+    weights = combos.select(_KEYS).with_columns(pl.Series("__days", days)).filter(pl.Series(use))
+    # pass 2: count and harm per unit (memory: one row per unit)
+    per_unit = (
+        lf.filter(pl.col(column).is_not_null())
+        .join(weights.lazy(), on=list(_KEYS), how="inner", nulls_equal=True)
+        .group_by(column)
+        .agg(pl.len().alias("count"), pl.col("__days").sum().alias("harm"))
+        .with_columns(pl.col(column).cast(pl.String))
+        .collect(engine="streaming")
+    )
+    labels = per_unit[column].to_pandas().astype("str")
     if column == "month":
-        labels_all = pd.PeriodIndex(labels_all, freq="M")
-    codes, labels = pd.factorize(labels_all, sort=False)
-    n = c["n"].to_numpy(dtype=np.int64)
-    count = np.bincount(codes, weights=n, minlength=len(labels)).astype(np.int64)
-    total = np.bincount(codes, weights=n * c["days"].to_numpy(), minlength=len(labels))
+        labels = pd.PeriodIndex(labels, freq="M")
+    count = per_unit["count"].to_numpy().astype(np.int64)
+    total = per_unit["harm"].to_numpy().astype(np.float64)
     labels = pd.Index(labels)
     if units is not None:
         extra = pd.Index(pd.unique(pd.Index(list(units))))
@@ -164,29 +167,28 @@ def store_unit_month(
         types = [crime_types] if isinstance(crime_types, str) else list(crime_types)
         lf = lf.filter(pl.col("crime_type").is_in(pl.Series(types, dtype=pl.String).implode()))
     month_pos = {str(m): i for i, m in enumerate(month_idx.astype(str))}
+    if harm is not None:
+        combos = lf.select(_KEYS).unique().collect(engine="streaming")
+        frame = combos.with_columns(pl.col(c).cast(pl.String) for c in _KEYS).to_pandas()
+        days = _weights(frame.assign(n=0), harm, "raise")[0] if len(frame) else np.zeros(0)
+        weights = combos.with_columns(pl.Series("__days", days, dtype=pl.Float64))
+        lf = lf.join(weights.lazy(), on=list(_KEYS), how="left", nulls_equal=True)
+    else:
+        lf = lf.with_columns(pl.lit(0.0).alias("__days"))
     counts = (
-        lf.group_by([column, "month", *_KEYS])
-        .agg(pl.len().alias("n"))
+        lf.group_by([column, "month"])
+        .agg(pl.len().alias("n"), pl.col("__days").sum().alias("harm"))
         .with_columns(
             pl.col("month")
             .cast(pl.String)
             .replace_strict(month_pos, default=-1, return_dtype=pl.Int64)
             .alias("__m"),
             pl.col(column).cast(pl.String),
-            pl.col("offence_code").cast(pl.String),
-            pl.col("crime_type").cast(pl.String),
         )
         .collect(engine="streaming")
     ).to_pandas()
     n_without_unit = int(counts.loc[counts[column].isna(), "n"].sum())
     counts = counts[counts[column].notna()]
-    if harm is not None and len(counts):
-        combos = counts[list(_KEYS)].drop_duplicates().reset_index(drop=True)
-        combos["n"] = 0
-        days, _basis, _, _ = _weights(combos, harm, "raise")
-        counts = counts.merge(combos.assign(days=days)[[*_KEYS, "days"]], on=list(_KEYS))
-    else:
-        counts = counts.assign(days=0.0)
     if units is None:
         unit_index = pd.Index(np.sort(counts[column].astype("str").unique()), dtype="str")
     else:
@@ -201,7 +203,7 @@ def store_unit_month(
     n = counts["n"].to_numpy(dtype=np.int64)[ok]
     count = np.bincount(cell, weights=n, minlength=n_u * n_m).astype(np.int64)
     harm_sum = np.bincount(
-        cell, weights=n * counts["days"].to_numpy(dtype=float)[ok], minlength=n_u * n_m
+        cell, weights=counts["harm"].to_numpy(dtype=float)[ok], minlength=n_u * n_m
     )
     m_ord = np.asarray(month_idx.asi8)
     out = pd.DataFrame(
