@@ -16,15 +16,46 @@ from triplet.targeting.harm import harm_of
 from triplet.targeting.store_ranking import rank_store, store_unit_month
 
 
+def _fragile(table: pd.DataFrame) -> set[str]:
+    """Units whose harm differs from another unit's by a few ulps only (not exactly equal).
+
+    Harm is summed in another order out of core, so the order of two such units (a tie up to
+    rounding) may differ between the paths; every other rank must be identical.
+    """
+    h = np.sort(table["harm"].to_numpy())
+    close = np.abs(np.diff(h)) <= 1e-9 * max(1.0, float(np.abs(h).max(initial=0.0)))
+    close &= np.diff(h) != 0
+    bad = set(h[1:][close]) | set(h[:-1][close])
+    return set(table.loc[table["harm"].isin(bad), "unit"].astype(str))
+
+
 def _assert_same_ranking(a, b):
-    ta, tb = a.table, b.table
-    assert ta["unit"].astype(str).tolist() == tb["unit"].astype(str).tolist()
-    for col in ("rank", "count", "count_rank"):
-        assert ta[col].tolist() == tb[col].tolist()
-    for col in ("harm", "harm_per_crime", "share", "cumulative_share", "count_share"):
+    ta = a.table.assign(unit=a.table["unit"].astype(str)).set_index("unit")
+    tb = b.table.assign(unit=b.table["unit"].astype(str)).set_index("unit")
+    assert set(ta.index) == set(tb.index)
+    tb = tb.loc[ta.index]
+    assert ta["count"].tolist() == tb["count"].tolist()
+    for col in ("harm", "harm_per_crime", "share", "count_share"):
         np.testing.assert_allclose(ta[col], tb[col], rtol=1e-12, atol=1e-12)
+    fragile = _fragile(a.table) | _fragile(b.table)
+    firm = [u for u in ta.index if u not in fragile]
+    for col in ("rank", "count_rank"):
+        assert ta.loc[firm, col].tolist() == tb.loc[firm, col].tolist()
+        assert sorted(ta.loc[list(fragile), col]) == sorted(tb.loc[list(fragile), col])
+    # the row order (by rank) is the same apart from near-ties
+    order_a = [u for u in a.table["unit"].astype(str) if u not in fragile]
+    order_b = [u for u in b.table["unit"].astype(str) if u not in fragile]
+    assert order_a == order_b
+    np.testing.assert_allclose(
+        a.table["cumulative_share"], b.table["cumulative_share"], rtol=1e-12, atol=1e-12
+    )
     for attr in ("n_records", "n_no_unit", "n_unmatched", "n_non_crime", "unit_name", "kind"):
         assert getattr(a, attr) == getattr(b, attr)
+
+
+def test_fragile_finds_near_ties_only():
+    t = pd.DataFrame({"unit": list("abcd"), "harm": [1.0, 1.0 + 2e-16, 5.0, 5.0]})
+    assert _fragile(t) == {"a", "b"}
 
 
 @pytest.fixture(scope="module")

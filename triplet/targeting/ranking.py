@@ -506,11 +506,9 @@ def _rank_table(labels: pd.Index, harm: np.ndarray, count: np.ndarray) -> pd.Dat
     total_h = harm.sum()
     total_c = count.sum()
     base = _label_order(labels)
-    # by harm desc, count desc, id asc; and by count desc, harm desc, id asc. Harm is compared
-    # to 1e-9 days so that summation order (in memory vs out of core) cannot break a tie.
-    harm_key = np.round(harm, 9)
-    by_harm = _sort_desc(harm_key, count, base)
-    by_count = _sort_desc(count, harm_key, base)
+    # by harm desc, count desc, id asc; and by count desc, harm desc, id asc
+    by_harm = _sort_desc(harm, count, base)
+    by_count = _sort_desc(count, harm, base)
 
     rank = np.empty(n, dtype=np.int64)
     rank[by_harm] = np.arange(1, n + 1)
