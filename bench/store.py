@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from bench.common import BenchResult
 
@@ -88,38 +89,45 @@ def _month_table(rng, month: str, n: int, n_lsoa: int, weights, *, suspects: boo
     ctype = rng.choice(len(names), n, p=p / p.sum())
     lsoa = rng.choice(n_lsoa, n, p=weights)
     asb = ctype == 0
-    ids = _hex_ids(rng, n)
-    crime_id = pa.array(np.where(asb, None, np.array(ids.to_pylist(), dtype=object)))
+    import pyarrow.compute as pc
+
+    crime_id = pc.if_else(pa.array(asb), pa.scalar(None, pa.string()), _hex_ids(rng, n))
     lon = np.round(-2.0 + (lsoa % 250) * 0.01 + rng.normal(0, 0.002, n), 6)
     lat = np.round(51.0 + (lsoa // 250) * 0.01 + rng.normal(0, 0.002, n), 6)
     no_loc = rng.random(n) < 0.01
-    type_names = np.array(names, dtype=object)[ctype]
     if not suspects:  # 1 row in 10,000 has a crime type police.uk does not publish
-        type_names = np.where(rng.random(n) < 1e-4, "Unknown crime type", type_names)
-    codes = np.array([f"E01{i:06d}" for i in range(n_lsoa)], dtype=object)
-    lsoa_code = np.where(no_loc, None, codes[lsoa])
-    outcome = np.where(asb, None, np.array(OUTCOMES, dtype=object)[rng.integers(0, 5, n)])
-    street = np.array([f"On or near Street {i}" for i in range(2000)], dtype=object)
-    location = np.where(no_loc, "No Location", street[(lsoa * 7 + rng.integers(0, 8, n)) % 2000])
+        ctype = np.where(rng.random(n) < 1e-4, len(names), ctype)
+    type_names = pa.DictionaryArray.from_arrays(
+        pa.array(ctype), pa.array([*names, "Unknown crime type"])
+    )
+    # text columns as dictionary arrays (codes into a few distinct values): fast to build
+    codes = pa.array([f"E01{i:06d}" for i in range(n_lsoa)])
+    lsoa_code = pa.DictionaryArray.from_arrays(pa.array(lsoa, mask=no_loc), codes)
+    outcome = pa.DictionaryArray.from_arrays(
+        pa.array(rng.integers(0, 5, n), mask=asb), pa.array(OUTCOMES)
+    )
+    street = pa.array([*(f"On or near Street {i}" for i in range(2000)), "No Location"])
+    loc_idx = np.where(no_loc, 2000, (lsoa * 7 + rng.integers(0, 8, n)) % 2000)
+    location = pa.DictionaryArray.from_arrays(pa.array(loc_idx), street)
+    loc_known = pa.DictionaryArray.from_arrays(pa.array(loc_idx, mask=no_loc), street)
     cols = {
         "Crime ID": crime_id,
-        "Month": pa.array([month] * n),
-        "Reported by": pa.array([FORCE] * n),
-        "Falls within": pa.array([FORCE] * n),
+        "Month": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), [month]),
+        "Reported by": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), [FORCE]),
+        "Falls within": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), [FORCE]),
         "Longitude": pa.array(np.where(no_loc, np.nan, lon), from_pandas=True),
         "Latitude": pa.array(np.where(no_loc, np.nan, lat), from_pandas=True),
-        "Location": pa.array(location),
-        "LSOA code": pa.array(lsoa_code),
-        "LSOA name": pa.array(np.where(no_loc, None, codes[lsoa]).astype(object)),
-        "Crime type": pa.array(type_names),
-        "Last outcome category": pa.array(outcome),
+        "Location": location,
+        "LSOA code": lsoa_code,
+        "LSOA name": lsoa_code,
+        "Crime type": type_names,
+        "Last outcome category": outcome,
         "Context": pa.array([None] * n, type=pa.string()),
     }
     if not suspects:
         return pa.table(cols)
     has = rng.random(n) < 0.3
-    people = rng.choice(len(_PEOPLE), n, p=_PEOPLE_P)
-    suspect = _PEOPLE[people]
+    people = np.searchsorted(_PEOPLE_CDF, rng.random(n))
     return pa.table(
         {
             "crime_id": crime_id,
@@ -131,8 +139,8 @@ def _month_table(rng, month: str, n: int, n_lsoa: int, weights, *, suspects: boo
             "lsoa_name": cols["LSOA name"],
             "longitude": cols["Longitude"],
             "latitude": cols["Latitude"],
-            "location": pa.array(np.where(no_loc, None, location).astype(object)),
-            "suspect_id": pa.array(np.where(has, suspect, None)),
+            "location": loc_known,
+            "suspect_id": pa.DictionaryArray.from_arrays(pa.array(people, mask=~has), _PEOPLE_PA),
             "victim_id": pa.nulls(n, pa.string()),
             "outcome": cols["Last outcome category"],
             "force": cols["Reported by"],
@@ -140,10 +148,12 @@ def _month_table(rng, month: str, n: int, n_lsoa: int, weights, *, suspects: boo
     )
 
 
-_PEOPLE = np.array([f"p_{i:016x}" for i in range(400_000)], dtype=object)
+_PEOPLE = [f"p_{i:016x}" for i in range(400_000)]
 #: Skewed offending: a few prolific offenders (gamma weights, shape 0.3).
 _PEOPLE_P = np.random.Generator(np.random.PCG64(SEED)).gamma(0.3, 1.0, len(_PEOPLE))
-_PEOPLE_P /= _PEOPLE_P.sum()
+_PEOPLE_PA = pa.array(_PEOPLE)
+_PEOPLE_CDF = np.cumsum(_PEOPLE_P) / _PEOPLE_P.sum()
+_PEOPLE_CDF[-1] = 1.0
 
 
 def _months(n_months: int, start: int = 2015) -> list[str]:
