@@ -521,9 +521,14 @@ def _check_rows_fast(
         col = t[c].combine_chunks() if t[c].num_chunks != 1 else t[c].chunk(0)
         if c in _DICT_COLUMNS:
             d = pc.utf8_trim_whitespace(col.dictionary)
+            blank = pc.equal(d, "")
             if c == "Location":
-                d = pc.if_else(pc.equal(pc.utf8_lower(d), "no location"), "", d)
-            col = pa.DictionaryArray.from_arrays(col.indices, d)
+                blank = pc.or_(blank, pc.equal(pc.utf8_lower(d), "no location"))
+            indices = col.indices
+            if pc.any(blank).as_py():  # rows pointing at a blank value become null
+                to_null = pc.fill_null(pc.take(blank, indices), False)
+                indices = pc.if_else(to_null, pa.scalar(None, indices.type), indices)
+            col = pa.DictionaryArray.from_arrays(indices, d)
         arrays[c] = col
     kept = pl.from_arrow(pa.table(arrays))
     kept = kept.select(
@@ -533,10 +538,7 @@ def _check_rows_fast(
         pl.Series("__lon", lon.to_numpy(zero_copy_only=False)),
         pl.Series("__lat", lat.to_numpy(zero_copy_only=False)),
     )
-    blank = [
-        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in _DICT_COLUMNS
-    ]
-    kept = kept.with_columns(_blank_to_null("Crime ID"), *blank)
+    kept = kept.with_columns(_blank_to_null("Crime ID"))
     return kept, bad_frame, n
 
 
@@ -571,10 +573,15 @@ def _dedupe(kept: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None, int]
 def _row_keys(kept: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """``crime_id``: the Crime ID (#n for the n-th row sharing it) or a generated id."""
     blank = kept["Crime ID"].is_null()
-    if blank.any():
+    if blank.any():  # ids only for the blank rows, scattered into a column of nulls
+        where = blank.arg_true()
         tags = pl.Series("__tag", ["g_" + _file_tag(Path(n).name) for n in names])
-        hexes = pl.Series("__hex", _hex8(kept["__line"].to_numpy())).cast(pl.String)
-        kept = kept.with_columns((tags.gather(kept["__file"]) + hexes).alias("__generated"))
+        hexes = pl.Series("__hex", _hex8(kept["__line"].gather(where).to_numpy())).cast(pl.String)
+        ids = tags.gather(kept["__file"].gather(where)) + hexes
+        generated = pl.Series("__generated", [None] * 0, dtype=pl.String).extend_constant(
+            None, kept.height
+        )
+        kept = kept.with_columns(generated.scatter(where, ids))
     else:
         kept = kept.with_columns(pl.lit(None, dtype=pl.String).alias("__generated"))
     occ = pl.col("__occurrence")
