@@ -40,16 +40,8 @@ __all__ = [
     "random_effects",
 ]
 
-EFFECT_COLUMNS = [
-    "trial",
-    "intervention",
-    "log_effect",
-    "se",
-    "percent_change",
-    "percent_ci_low",
-    "percent_ci_high",
-    "source",
-]
+EFFECT_COLUMNS = ["trial", "intervention", "log_effect", "se", "percent_change",
+                  "percent_ci_low", "percent_ci_high", "source"]
 
 
 def _pct(x):
@@ -85,13 +77,8 @@ def effects_from_results(
             raise InputError(Problem(where, f"no {source} analysis", field=source))
         if source == "bayesian":
             if block.get("status") != "ok":
-                raise InputError(
-                    Problem(
-                        where,
-                        "the Bayesian fit failed; it has no estimate",
-                        field="bayesian.status",
-                    )
-                )
+                raise InputError(Problem(where, "the Bayesian fit failed; it has no estimate",
+                                         field="bayesian.status"))
             pct, lo, hi = (block.get(k) for k in ("percent_change", "ci95_low", "ci95_high"))
             lo_f, hi_f = "bayesian.ci95_low", "bayesian.ci95_high"
         elif block.get("percent_ci_low") is None and block.get("ci95_low") is not None:
@@ -99,46 +86,29 @@ def effects_from_results(
             pct, lo, hi = (block.get(k) for k in ("percent_change", "ci95_low", "ci95_high"))
             lo_f, hi_f = "primary.ci95_low", "primary.ci95_high"
         else:
-            pct, lo, hi = (
-                block.get(k) for k in ("percent_change", "percent_ci_low", "percent_ci_high")
-            )
+            pct, lo, hi = (block.get(k) for k in
+                           ("percent_change", "percent_ci_low", "percent_ci_high"))
             lo_f, hi_f = "primary.percent_ci_low", "primary.percent_ci_high"
         if pct is None and block.get("rate_ratio") is not None:
             pct = 100.0 * (float(block["rate_ratio"]) - 1.0)
         for name, v in (("percent_change", pct), (lo_f, lo), (hi_f, hi)):
             if v is None or not math.isfinite(float(v)) or float(v) <= -100:
-                raise InputError(
-                    Problem(
-                        where,
-                        f"needs a per cent above -100, got {v!r}",
-                        field=name if "." in name else f"{source}.{name}",
-                    )
-                )
+                raise InputError(Problem(where, f"needs a per cent above -100, got {v!r}",
+                                         field=name if "." in name else f"{source}.{name}"))
         y = math.log1p(float(pct) / 100)
         se = (math.log1p(float(hi) / 100) - math.log1p(float(lo) / 100)) / (2 * z)
         if not se > 0:
-            raise InputError(
-                Problem(where, f"interval {lo}..{hi} gives no standard error", field=lo_f)
-            )
+            raise InputError(Problem(where, f"interval {lo}..{hi} gives no standard error",
+                                     field=lo_f))
         kind = r.get("intervention") or (interventions or {}).get(trial)
-        rows.append(
-            {
-                "trial": trial,
-                "intervention": kind,
-                "log_effect": y,
-                "se": se,
-                "percent_change": float(pct),
-                "percent_ci_low": float(lo),
-                "percent_ci_high": float(hi),
-                "source": source,
-            }
-        )
+        rows.append({"trial": trial, "intervention": kind, "log_effect": y, "se": se,
+                     "percent_change": float(pct), "percent_ci_low": float(lo),
+                     "percent_ci_high": float(hi), "source": source})
     return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
 
 
-def random_effects(
-    effects: pd.DataFrame, *, method: Literal["dl", "pm"] = "dl", level: float = 0.95
-) -> dict[str, Any]:
+def random_effects(effects: pd.DataFrame, *, method: Literal["dl", "pm"] = "dl",
+                   level: float = 0.95) -> dict[str, Any]:
     """Frequentist random-effects pooling of ``log_effect`` with ``se`` (statsmodels).
 
     Returns the pooled log ratio ``mu``, its ``se``, interval, ``tau2``, ``i2``, Cochran's ``q``,
@@ -150,9 +120,8 @@ def random_effects(
     y = effects["log_effect"].to_numpy(dtype=float)
     v = np.square(effects["se"].to_numpy(dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        res = combine_effects(
-            y, v, method_re={"dl": "chi2", "pm": "iterated"}[method], alpha=1 - level
-        )
+        res = combine_effects(y, v, method_re={"dl": "chi2", "pm": "iterated"}[method],
+                              alpha=1 - level)
     mu, se, tau2 = float(res.mean_effect_re), float(res.sd_eff_w_re), float(res.tau2)
     weights = np.asarray(res.weights_rel_re, dtype=float)
     if tau2 <= 0:
@@ -170,19 +139,10 @@ def random_effects(
         pi = (mu - half, mu + half)
     return {
         "method": {"dl": "DerSimonian-Laird", "pm": "Paule-Mandel"}[method],
-        "k": k,
-        "mu": mu,
-        "se": se,
-        "ci_low": mu - z * se,
-        "ci_high": mu + z * se,
-        "tau2": tau2,
-        "tau": math.sqrt(tau2),
-        "i2": i2,
-        "q": q,
-        "pi_low": pi[0],
-        "pi_high": pi[1],
-        "percent_change": float(_pct(mu)),
-        "percent_ci_low": float(_pct(mu - z * se)),
+        "k": k, "mu": mu, "se": se, "ci_low": mu - z * se, "ci_high": mu + z * se,
+        "tau2": tau2, "tau": math.sqrt(tau2), "i2": i2, "q": q,
+        "pi_low": pi[0], "pi_high": pi[1],
+        "percent_change": float(_pct(mu)), "percent_ci_low": float(_pct(mu - z * se)),
         "percent_ci_high": float(_pct(mu + z * se)),
         "percent_pi_low": None if pi[0] is None else float(_pct(pi[0])),
         "percent_pi_high": None if pi[1] is None else float(_pct(pi[1])),
@@ -219,17 +179,11 @@ def bayesian_pool(
     settings = SamplerSettings(draws, tune, chains, int(seed), target_accept=0.9)
     idata, diag, used = sample_with_retry(model, settings, effect=("mu", "tau"), progress=progress)
     out: dict[str, Any] = {
-        "model": "normal-normal hierarchical (PyMC, nutpie)",
-        "status": "ok" if diag.ok else "failed",
-        "diagnostics": diag.to_dict(),
+        "model": "normal-normal hierarchical (PyMC, nutpie)", "status": "ok" if diag.ok
+        else "failed", "diagnostics": diag.to_dict(),
         "priors": {"mu": mu_prior.model_dump(), "tau": tau_prior.model_dump()},
-        "settings": {
-            "draws": used.draws,
-            "tune": used.tune,
-            "chains": used.chains,
-            "seed": used.seed,
-            "target_accept": used.target_accept,
-        },
+        "settings": {"draws": used.draws, "tune": used.tune, "chains": used.chains,
+                     "seed": used.seed, "target_accept": used.target_accept},
     }
     if not diag.ok:
         out["reason"] = "; ".join(diag.reasons) + f" (after {diag.attempts} attempts)"
@@ -238,21 +192,19 @@ def bayesian_pool(
     rng = np.random.Generator(np.random.PCG64(seed))
     new = d["mu"] + d["tau"] * rng.standard_normal(d["mu"].shape)
     pct, pct_new = _pct(d["mu"]), _pct(new)
-    out.update(
-        {
-            "percent_change": float(np.median(pct)),
-            "percent_ci_low": float(np.quantile(pct, 0.025)),
-            "percent_ci_high": float(np.quantile(pct, 0.975)),
-            "p_reduction": float(np.mean(d["mu"] < 0)),
-            "p_new_reduction": float(np.mean(new < 0)),
-            "tau": float(np.median(d["tau"])),
-            "tau_ci_low": float(np.quantile(d["tau"], 0.025)),
-            "tau_ci_high": float(np.quantile(d["tau"], 0.975)),
-            "percent_pi_low": float(np.quantile(pct_new, 0.025)),
-            "percent_pi_high": float(np.quantile(pct_new, 0.975)),
-            "trial_percent_change": [float(v) for v in np.median(_pct(d["theta"]), axis=0)],
-        }
-    )
+    out.update({
+        "percent_change": float(np.median(pct)),
+        "percent_ci_low": float(np.quantile(pct, 0.025)),
+        "percent_ci_high": float(np.quantile(pct, 0.975)),
+        "p_reduction": float(np.mean(d["mu"] < 0)),
+        "p_new_reduction": float(np.mean(new < 0)),
+        "tau": float(np.median(d["tau"])),
+        "tau_ci_low": float(np.quantile(d["tau"], 0.025)),
+        "tau_ci_high": float(np.quantile(d["tau"], 0.975)),
+        "percent_pi_low": float(np.quantile(pct_new, 0.025)),
+        "percent_pi_high": float(np.quantile(pct_new, 0.975)),
+        "trial_percent_change": [float(v) for v in np.median(_pct(d["theta"]), axis=0)],
+    })
     return out
 
 
@@ -273,105 +225,44 @@ class PooledEffect:
     def headline(self) -> dict[str, Any]:
         b = self.bayesian
         if b is not None and b.get("status") == "ok":
-            return {
-                "method": f"Bayesian random effects; {self.frequentist['method']} alongside",
-                **{
-                    k: b[k]
-                    for k in (
-                        "percent_change",
-                        "percent_ci_low",
-                        "percent_ci_high",
-                        "p_reduction",
-                        "percent_pi_low",
-                        "percent_pi_high",
-                        "tau",
-                    )
-                },
-            }
+            return {"method": f"Bayesian random effects; {self.frequentist['method']} alongside",
+                    **{k: b[k] for k in ("percent_change", "percent_ci_low", "percent_ci_high",
+                                         "p_reduction", "percent_pi_low", "percent_pi_high",
+                                         "tau")}}
         f = self.frequentist
-        return {
-            "method": f"random effects ({f['method']})",
-            **{
-                k: f[k]
-                for k in (
-                    "percent_change",
-                    "percent_ci_low",
-                    "percent_ci_high",
-                    "percent_pi_low",
-                    "percent_pi_high",
-                    "tau",
-                )
-            },
-            "p_reduction": None,
-        }
+        return {"method": f"random effects ({f['method']})",
+                **{k: f[k] for k in ("percent_change", "percent_ci_low", "percent_ci_high",
+                                     "percent_pi_low", "percent_pi_high", "tau")},
+                "p_reduction": None}
 
     def summary(self) -> pd.DataFrame:
         """One row per method: per cent change, 95% interval, prediction interval, tau."""
         f = self.frequentist
-        rows = [
-            {
-                "method": f"random effects ({f['method']})",
-                "percent_change": f["percent_change"],
-                "ci_low": f["percent_ci_low"],
-                "ci_high": f["percent_ci_high"],
-                "pi_low": f["percent_pi_low"],
-                "pi_high": f["percent_pi_high"],
-                "tau": f["tau"],
-                "p_reduction": None,
-                "status": "ok",
-            }
-        ]
+        rows = [{"method": f"random effects ({f['method']})", "percent_change": f["percent_change"],
+                 "ci_low": f["percent_ci_low"], "ci_high": f["percent_ci_high"],
+                 "pi_low": f["percent_pi_low"], "pi_high": f["percent_pi_high"], "tau": f["tau"],
+                 "p_reduction": None, "status": "ok"}]
         b = self.bayesian
         if b is not None:
             ok = b["status"] == "ok"
-            rows.append(
-                {
-                    "method": "Bayesian random effects",
-                    "status": b["status"],
-                    **(
-                        {
-                            "percent_change": b["percent_change"],
-                            "ci_low": b["percent_ci_low"],
-                            "ci_high": b["percent_ci_high"],
-                            "pi_low": b["percent_pi_low"],
-                            "pi_high": b["percent_pi_high"],
-                            "tau": b["tau"],
-                            "p_reduction": b["p_reduction"],
-                        }
-                        if ok
-                        else {}
-                    ),
-                }
-            )
-        return pd.DataFrame(
-            rows,
-            columns=[
-                "method",
-                "percent_change",
-                "ci_low",
-                "ci_high",
-                "pi_low",
-                "pi_high",
-                "tau",
-                "p_reduction",
-                "status",
-            ],
-        )
+            rows.append({"method": "Bayesian random effects", "status": b["status"],
+                         **({"percent_change": b["percent_change"], "ci_low": b["percent_ci_low"],
+                             "ci_high": b["percent_ci_high"], "pi_low": b["percent_pi_low"],
+                             "pi_high": b["percent_pi_high"], "tau": b["tau"],
+                             "p_reduction": b["p_reduction"]} if ok else {})})
+        return pd.DataFrame(rows, columns=["method", "percent_change", "ci_low", "ci_high",
+                                           "pi_low", "pi_high", "tau", "p_reduction", "status"])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the headline at the top, then both pools and the trials."""
         from triplet.io import _jsonable
 
-        return _jsonable(
-            {
-                "intervention": self.intervention,
-                "k": len(self.trials),
-                **self.headline,
-                "frequentist": {k: v for k, v in self.frequentist.items()},
-                "bayesian": self.bayesian,
-                "trials": self.trials.to_dict("records"),
-            }
-        )
+        return _jsonable({
+            "intervention": self.intervention, "k": len(self.trials), **self.headline,
+            "frequentist": {k: v for k, v in self.frequentist.items()},
+            "bayesian": self.bayesian,
+            "trials": self.trials.to_dict("records"),
+        })
 
     def plot(self, ax=None):
         """Forest plot: each trial's per cent change and 95% interval, pooled diamonds."""
@@ -382,17 +273,10 @@ class PooledEffect:
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 1.2 + 0.45 * (n + 2)), layout="constrained")
         ys = np.arange(n)[::-1] + 2.0
-        ax.errorbar(
-            t["percent_change"],
-            ys,
-            xerr=[
-                t["percent_change"] - t["percent_ci_low"],
-                t["percent_ci_high"] - t["percent_change"],
-            ],
-            fmt="s",
-            color="#333333",
-            capsize=3,
-        )
+        ax.errorbar(t["percent_change"], ys,
+                    xerr=[t["percent_change"] - t["percent_ci_low"],
+                          t["percent_ci_high"] - t["percent_change"]],
+                    fmt="s", color="#333333", capsize=3)
         labels = list(t["trial"])
         diamonds = [("random effects", self.frequentist, "#1b9e77", 1.0)]
         if self.bayesian is not None and self.bayesian.get("status") == "ok":
@@ -401,9 +285,8 @@ class PooledEffect:
             lo, mid, hi = d["percent_ci_low"], d["percent_change"], d["percent_ci_high"]
             ax.fill([lo, mid, hi, mid], [y, y + 0.3, y, y - 0.3], color=colour)
             if d.get("percent_pi_low") is not None:
-                ax.plot(
-                    [d["percent_pi_low"], d["percent_pi_high"]], [y, y], color=colour, lw=1, ls=":"
-                )
+                ax.plot([d["percent_pi_low"], d["percent_pi_high"]], [y, y], color=colour, lw=1,
+                        ls=":")
             labels.append(f"pooled: {name}")
         ax.set_yticks(list(ys) + [y for *_, y in diamonds])
         ax.set_yticklabels(labels)
@@ -427,25 +310,16 @@ def pool_effects(
     """Pool trials of ONE intervention type (rows of :func:`effects_from_results`)."""
     missing = [c for c in ("trial", "log_effect", "se") if c not in effects.columns]
     if missing:
-        raise InputError(
-            Problem("effects", f"missing column(s) {', '.join(missing)}", field=missing[0])
-        )
+        raise InputError(Problem("effects", f"missing column(s) {', '.join(missing)}",
+                                 field=missing[0]))
     if len(effects) < 2:
-        raise InputError(
-            Problem(
-                "effects", f"pooling needs at least 2 trials, got {len(effects)}", field="trial"
-            )
-        )
+        raise InputError(Problem("effects", f"pooling needs at least 2 trials, got "
+                                 f"{len(effects)}", field="trial"))
     kinds = effects["intervention"].dropna().unique() if "intervention" in effects else []
     if len(kinds) > 1:
-        raise InputError(
-            Problem(
-                "effects",
-                "trials of different intervention types: "
-                f"{', '.join(map(str, kinds))}; use pool_by_intervention",
-                field="intervention",
-            )
-        )
+        raise InputError(Problem("effects", "trials of different intervention types: "
+                                 f"{', '.join(map(str, kinds))}; use pool_by_intervention",
+                                 field="intervention"))
     t = effects.reset_index(drop=True).copy()
     if "percent_change" not in t:
         z = float(stats.norm.ppf(0.975))
@@ -454,17 +328,10 @@ def pool_effects(
         t["percent_ci_high"] = _pct(t["log_effect"] + z * t["se"])
     freq = random_effects(t, method=method)
     t["weight_re"] = freq.pop("weights")
-    bayes = (
-        bayesian_pool(t, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress)
-        if bayesian
-        else None
-    )
-    return PooledEffect(
-        intervention=str(kinds[0]) if len(kinds) else None,
-        trials=t,
-        frequentist=freq,
-        bayesian=bayes,
-    )
+    bayes = (bayesian_pool(t, draws=draws, tune=tune, chains=chains, seed=seed,
+                           progress=progress) if bayesian else None)
+    return PooledEffect(intervention=str(kinds[0]) if len(kinds) else None, trials=t,
+                        frequentist=freq, bayesian=bayes)
 
 
 def pool_results(results: list[dict[str, Any]], **kw) -> PooledEffect:
