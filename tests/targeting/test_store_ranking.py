@@ -191,3 +191,19 @@ def test_unmatched_offences_raise_or_are_excluded(tmp_path):
     ooc = rank_store(st, unit="lsoa", harm=index, unmatched="exclude")
     _assert_same_ranking(ooc, mem)
     assert ooc.n_unmatched > 0
+
+
+def test_panel_with_unmatched_offences_excluded(tmp_path):
+    st, records = _synthetic_store(tmp_path)
+    index = tmp_path / "index.csv"
+    pd.DataFrame({"crime_type": ["Burglary", "Robbery"], "days": [10.0, 50.0]}).to_csv(
+        index, index=False
+    )
+    months = pd.period_range("2024-01", "2024-06", freq="M")
+    with pytest.raises(InputError, match=r"no .* weight for"):
+        store_unit_month(st, unit="lsoa_code", months=months, harm=index)
+    days = harm_of(records, index, unmatched="exclude").days
+    mem = unit_month(records, unit="lsoa_code", months=months, harm=days.fillna(0.0))
+    ooc = store_unit_month(st, unit="lsoa_code", months=months, harm=index, unmatched="exclude")
+    pd.testing.assert_frame_equal(ooc, mem, rtol=1e-12)
+    assert ooc.attrs["n_unmatched_harm"] == int(days.isna().sum()) > 0

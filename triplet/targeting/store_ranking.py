@@ -152,12 +152,15 @@ def store_unit_month(
     harm: HarmIndex | str | Path | None = None,
     crime_types: Sequence[str] | str = "all",
     units: Iterable | None = None,
+    unmatched: Literal["raise", "exclude"] = "raise",
 ) -> pd.DataFrame:
     """The unit x month panel of a store, out of core (see :func:`triplet.records.unit_month`).
 
     Columns ``unit, month, count, harm`` with zeros for unit-months without crime; ``harm``
     is the index name (default none: harm 0) whose weights score each record. Equals
     ``unit_month(records, unit=..., months=..., harm=harm_of(records, harm).days, ...)``.
+    ``unmatched="exclude"`` scores offences with no weight 0 days (they still count) and puts
+    their number in ``.attrs["n_unmatched_harm"]``, as the trial panel does.
     """
     st = _store(store)
     column = UNIT_ALIASES.get(unit, (unit, "place"))[0]
@@ -170,11 +173,22 @@ def store_unit_month(
     if harm is not None:
         combos = lf.select(_KEYS).unique().collect(engine="streaming")
         frame = combos.with_columns(pl.col(c).cast(pl.String) for c in _KEYS).to_pandas()
-        days = _weights(frame.assign(n=0), harm, "raise")[0] if len(frame) else np.zeros(0)
+        days = _weights(frame.assign(n=0), harm, unmatched)[0] if len(frame) else np.zeros(0)
+        unmatched_combos = combos.filter(pl.Series(np.isnan(days)))
+        days = np.nan_to_num(days, nan=0.0)
         weights = combos.with_columns(pl.Series("__days", days, dtype=pl.Float64))
+        n_unmatched = (
+            lf.join(unmatched_combos.lazy(), on=list(_KEYS), how="semi", nulls_equal=True)
+            .select(pl.len())
+            .collect()
+            .item()
+            if unmatched_combos.height
+            else 0
+        )
         lf = lf.join(weights.lazy(), on=list(_KEYS), how="left", nulls_equal=True)
     else:
         lf = lf.with_columns(pl.lit(0.0).alias("__days"))
+        n_unmatched = 0
     counts = (
         lf.group_by([column, "month"])
         .agg(pl.len().alias("n"), pl.col("__days").sum().alias("harm"))
@@ -216,4 +230,6 @@ def store_unit_month(
     )
     out.attrs["n_records"] = int(n.sum())
     out.attrs["n_without_unit"] = n_without_unit
+    if unmatched == "exclude":
+        out.attrs["n_unmatched_harm"] = int(n_unmatched)
     return out
