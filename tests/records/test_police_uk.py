@@ -213,3 +213,12 @@ def test_repeat_of_a_skipped_row_is_kept(write_police):
     assert (
         r.skipped["row"].tolist() == [2] and r.skipped["reason"].iloc[0] == "month is not YYYY-MM"
     )
+
+
+def test_spaces_around_values_are_trimmed(write_police):
+    # the fast (Arrow) path trims per distinct value and only trims ids when one is padded
+    rows = [police_row(" c1 ", month=" 2023-01", crime_type="Burglary "), police_row("c2")]
+    r = read_police_uk(write_police("pad.csv", rows))
+    assert r.n_kept == 2 and r.records["crime_id"].tolist() == ["c1", "c2"]
+    assert r.records["crime_type"].tolist() == ["Burglary", "Burglary"]
+    assert r.records["month"].astype(str).tolist() == ["2023-01", "2023-01"]

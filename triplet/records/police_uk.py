@@ -538,7 +538,14 @@ def _check_rows_fast(
         pl.Series("__lon", lon.to_numpy(zero_copy_only=False)),
         pl.Series("__lat", lat.to_numpy(zero_copy_only=False)),
     )
-    kept = kept.with_columns(_blank_to_null("Crime ID"))
+    ids = t["Crime ID"]
+    padded = any(
+        pc.any(fn(ids, pattern=ch)).as_py()
+        for fn in (pc.starts_with, pc.ends_with)
+        for ch in (" ", "\t")
+    )
+    if padded:  # rare: trim every id (a blank one becomes null)
+        kept = kept.with_columns(_blank_to_null("Crime ID"))
     return kept, bad_frame, n
 
 
@@ -551,7 +558,8 @@ def _dedupe(kept: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None, int]
     """
     kept = kept.with_row_index("__row")
     ids = kept["Crime ID"]
-    if not ids.drop_nulls().is_duplicated().any():
+    present = ids.drop_nulls()
+    if present.n_unique() == present.len():  # the common case: every Crime ID once
         return kept.with_columns(pl.lit(None, dtype=pl.UInt32).alias("__occurrence")), None, 0
     dups = kept.filter(pl.col("Crime ID").is_not_null() & pl.col("Crime ID").is_duplicated())
     dups = dups.with_columns(
