@@ -114,16 +114,27 @@ def test_optional_columns_may_be_absent(write_police):
     assert rec["crime_type"].iloc[0] == "Drugs" and pd.isna(rec["force"].iloc[0])
 
 
-def test_several_files_and_folders_skip_ids_repeated_across_files(write_police, tmp_path):
+def test_several_files_and_folders_keep_ids_repeated_across_files(write_police, tmp_path):
     write_police("2023-01.csv", [police_row("a"), police_row("b")])
     write_police(
         "2023-02.csv", [police_row("b", month="2023-02"), police_row("c", month="2023-02")]
     )
     r = read_police_uk(tmp_path)
+    # "b" of 2023-02 differs from "b" of 2023-01 (the month): both are published records
+    assert r.n_read == 4 and r.n_kept == 4 and r.n_skipped == 0
+    assert r.records["crime_id"].tolist() == ["a", "b", "b#2", "c"]
+    assert r.n_repeated_ids == 2
+    assert len(r.files) == 2
+
+
+def test_identical_row_in_a_later_file_is_dropped_and_listed(write_police, tmp_path):
+    write_police("2023-01.csv", [police_row("a"), police_row("b")])
+    second = write_police("2023-01z.csv", [police_row("b"), police_row("c")])
+    r = read_police_uk(tmp_path)
     assert r.n_read == 4 and r.n_kept == 3
     (skip,) = r.skipped.itertuples(index=False)
-    assert skip.file.endswith("2023-02.csv") and skip.row == 2 and skip.value == "b"
-    assert len(r.files) == 2
+    assert skip.file == str(second) and skip.row == 2 and skip.value == "b"
+    assert skip.reason.startswith("duplicate row (identical in every column")
 
 
 def test_missing_file_is_an_input_error(tmp_path):
@@ -178,18 +189,19 @@ def test_every_row_is_kept_or_listed(write_police, rows):
     r = read_police_uk(write_police("prop.csv", lines))
     assert r.n_read == len(rows) == r.n_kept + r.n_skipped
     skipped = set(r.skipped["row"])
-    seen: set[str] = set()
+    seen: set[tuple] = set()  # only rows identical in every column are duplicates
     for line, (cid, m, t, c) in enumerate(rows, start=2):
         valid = (
             m in ("2023-01", "2023-12")
             and t in ("Burglary", "Anti-social behaviour", "Drugs")
             and c in ("-0.1", "51.37", "", "1e1")
         )
-        duplicate = bool(cid) and cid in seen
+        row = (cid, m, t, c)
+        duplicate = bool(cid) and row in seen
         if valid and not duplicate:
             assert line not in skipped
             if cid:
-                seen.add(cid)
+                seen.add(row)
         else:
             assert line in skipped
     assert r.records["crime_id"].is_unique
@@ -201,3 +213,12 @@ def test_repeat_of_a_skipped_row_is_kept(write_police):
     assert (
         r.skipped["row"].tolist() == [2] and r.skipped["reason"].iloc[0] == "month is not YYYY-MM"
     )
+
+
+def test_spaces_around_values_are_trimmed(write_police):
+    # the fast (Arrow) path trims per distinct value and only trims ids when one is padded
+    rows = [police_row(" c1 ", month=" 2023-01", crime_type="Burglary "), police_row("c2")]
+    r = read_police_uk(write_police("pad.csv", rows))
+    assert r.n_kept == 2 and r.records["crime_id"].tolist() == ["c1", "c2"]
+    assert r.records["crime_type"].tolist() == ["Burglary", "Burglary"]
+    assert r.records["month"].astype(str).tolist() == ["2023-01", "2023-01"]

@@ -35,8 +35,18 @@ def read(
     mapping: Path | None = typer.Option(
         None, "--mapping", "-m", help="Column-mapping YAML (extract)."
     ),
-    out_path: Path = typer.Option(
-        ..., "--out", "-o", help="Output records file (.parquet or .csv)."
+    out_path: Path | None = typer.Option(
+        None, "--out", "-o", help="Output records file (.parquet or .csv)."
+    ),
+    store_path: Path | None = typer.Option(
+        None,
+        "--store",
+        "-s",
+        help="Records store folder (partitioned Parquet, police-uk only): months are appended; "
+        "a month read again replaces its partition.",
+    ),
+    encoding: str = typer.Option(
+        "utf-8", "--encoding", "-e", help="Text encoding of the CSVs: utf-8, cp1252 or latin-1."
     ),
     skipped_path: Path | None = typer.Option(
         None, "--skipped", help="Also write the skipped rows (file, row, column, value, reason)."
@@ -53,6 +63,29 @@ def read(
     from triplet.records.extract import read_extract
     from triplet.records.police_uk import read_police_uk
 
+    if (out_path is None) == (store_path is None):
+        raise InputError("give exactly one of --out FILE or --store FOLDER", file="command line")
+    if store_path is not None:
+        from triplet.records.store import append_police_uk
+
+        if fmt is not Format.police_uk:
+            raise InputError("--store reads --format police-uk files", file="command line")
+        if skipped_path is not None and skipped_path.exists():
+            raise OverwriteError(f"{skipped_path}: already exists; refusing to overwrite it")
+        update = append_police_uk(
+            store_path, files, strict=strict, encoding=encoding, progress=True
+        )
+        if skipped_path is not None:
+            write_dataframe(skipped_path, update.read.skipped)
+        out.print(update.report(), highlight=False, markup=False)
+        out.print(
+            f"store {store_path}: {len(update.added)} months added, {len(update.replaced)} "
+            f"replaced, {update.n_rows_after:,} records",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    assert out_path is not None
     suffix = out_path.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise InputError("use a .parquet or .csv file name for --out", file=out_path)
@@ -68,7 +101,7 @@ def read(
     else:
         if mapping is not None:
             raise InputError("--mapping is only for --format extract", file="command line")
-        result = read_police_uk(files, strict=strict, progress=True)
+        result = read_police_uk(files, strict=strict, progress=True, encoding=encoding)
     records = result.records.copy()
     records["month"] = records["month"].astype("str")
     write_dataframe(out_path, records)

@@ -68,6 +68,8 @@ class RecordsRead:
     n_read: int
     files: tuple[str, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Kept rows sharing a published crime id with another row (police.uk repeats some).
+    n_repeated_ids: int = 0
 
     @property
     def n_kept(self) -> int:
@@ -103,6 +105,13 @@ class RecordsRead:
             ("kept: no location (no LSOA, no coordinates)", self.n_no_location),
             ("skipped", self.n_skipped),
         ]
+        if self.n_repeated_ids:
+            rows.append(
+                (
+                    "kept: crime id shared with another row (row key made unique)",
+                    self.n_repeated_ids,
+                )
+            )
         if self.n_skipped:
             for reason, n in self.skipped["reason"].value_counts().sort_index().items():
                 rows.append((f"skipped: {reason}", int(n)))
@@ -131,6 +140,7 @@ class RecordsRead:
             "n_skipped": self.n_skipped,
             "n_no_location": self.n_no_location,
             "n_generated_ids": self.n_generated_ids,
+            "n_repeated_ids": int(self.n_repeated_ids),
             "skipped": [
                 {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
                 for row in self.skipped.to_dict(orient="records")

@@ -46,7 +46,8 @@ RECORD_COLUMNS: tuple[RecordColumn, ...] = (
         "crime_id",
         "str",
         True,
-        "Unique id of the crime (police.uk Crime ID, or generated when blank).",
+        "Unique row key: the police.uk Crime ID (#2, #3 ... on later rows repeating it), "
+        "or generated when blank.",
     ),
     RecordColumn("month", "period[M]", True, "Month the crime was recorded (YYYY-MM on disk)."),
     RecordColumn(
