@@ -77,3 +77,58 @@ def test_written_files_get_the_usual_mode_not_0600(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_jsonable_is_the_one_json_converter():
+    """numpy/pandas scalars, NaN/inf/NA/NaT, paths, periods and dates become plain JSON."""
+    import datetime as dt
+    from pathlib import Path
+
+    obj = {
+        1: np.float64(-0.5),
+        "b": [np.int64(2), np.bool_(True), (math.inf, -math.inf)],
+        "c": {"nan": np.float64("nan"), "na": pd.NA, "nat": pd.NaT},
+        "d": np.array([[1.0, np.nan]]),
+        "e": Path("figures/a.png"),
+        "f": pd.Period("2024-01", freq="M"),
+        "g": dt.date(2024, 2, 29),
+        "h": pd.Timestamp("2024-03-01 12:00"),
+    }
+    out = io.jsonable(obj)
+    assert out == {
+        "1": -0.5,
+        "b": [2, True, [None, None]],
+        "c": {"nan": None, "na": None, "nat": None},
+        "d": [[1.0, None]],
+        "e": "figures/a.png",
+        "f": "2024-01",
+        "g": "2024-02-29",
+        "h": "2024-03-01 12:00:00",
+    }
+    assert type(out["b"][0]) is int and type(out["b"][1]) is bool
+    json.dumps(out, allow_nan=False)
+
+
+@given(
+    st.recursive(
+        st.floats() | st.integers() | st.none() | st.text(max_size=4),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+        ),
+        max_leaves=10,
+    )
+)
+def test_jsonable_output_is_strict_json(obj):
+    json.dumps(io.jsonable(obj), allow_nan=False)
+
+
+def test_no_private_json_cleaners_remain():
+    """One JSON converter: the helpers that each cleaned NaN their own way are gone."""
+    import triplet.cli.tracking as cli_tracking
+    import triplet.testing.assignment as assignment
+    import triplet.tracking.results as results
+
+    assert not hasattr(io, "_jsonable")
+    assert not hasattr(results, "_clean")
+    assert not hasattr(assignment, "_plain")
+    assert not hasattr(cli_tracking, "_jsonable")

@@ -10,19 +10,23 @@ replaced: pass ``overwrite=True`` only where replacing is the documented behavio
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
+import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from triplet.errors import OverwriteError
 
 __all__ = [
     "atomic_path",
+    "jsonable",
     "read_json",
     "write_bytes",
     "write_dataframe",
@@ -91,7 +95,7 @@ def write_text(path: str | Path, text: str, *, overwrite: bool = False) -> Path:
 
 def write_json(path: str | Path, obj: Any, *, overwrite: bool = False) -> Path:
     """Atomically write ``obj`` as indented, key-sorted JSON (NaN written as null)."""
-    text = json.dumps(_jsonable(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = json.dumps(jsonable(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     return write_text(path, text, overwrite=overwrite)
 
 
@@ -128,24 +132,30 @@ def read_json(path: str | Path) -> Any:
         raise InputError(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=path) from None
 
 
-def _jsonable(obj: Any) -> Any:
-    """Convert numpy/pandas scalars, NaN and paths into plain JSON values."""
-    import math
+def jsonable(obj: Any) -> Any:
+    """``obj`` as plain JSON values: the one converter every ``to_dict()`` and JSON write uses.
 
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+    Mappings become dicts with string keys; lists, tuples and arrays become lists; numpy
+    scalars become Python ones; NaN, infinities, ``pd.NA`` and ``NaT`` become ``None``;
+    paths, pandas timestamps/periods and dates become strings (ISO 8601). The result passes
+    ``json.dumps(..., allow_nan=False)``.
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
+        return [jsonable(v) for v in obj.tolist()]
+    if obj is pd.NA or obj is pd.NaT:
+        return None
     if isinstance(obj, np.generic):
         obj = obj.item()
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+    if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, Path):
         return str(obj)
     if isinstance(obj, pd.Timestamp | pd.Period):
         return str(obj)
+    if isinstance(obj, dt.date | dt.datetime):
+        return obj.isoformat()
     return obj

@@ -177,3 +177,106 @@ def test_bayesian_model_that_does_not_fit_the_panel_is_reported_failed(
     assert "positive in every unit-month" in out["reason"]
     assert "percent_change" not in out and "p_reduction" not in out
     assert any("Bayesian model failed" in n for n in notes)
+
+
+def test_plan_lists_the_registered_analyses_in_order(assigned_registry):
+    """The plan is a table: primary first, the other named estimators, secondary outcomes,
+    then the follow-up; displacement and the Bayesian model are supplements, not rows."""
+    from triplet.tracking.workflow import plan_analyses
+
+    trial = find_trial(assigned_registry, "hotspot-patrol").trial
+    specs = plan_analyses(trial)
+    p0 = trial.outcomes.primary.name
+    rows = [(s.name, s.estimator.value, s.role, s.registered, s.period) for s in specs]
+    expected = [
+        ("primary", "twfe_did", "primary", True, "treatment"),
+        (f"poisson_did: {p0}", "poisson_did", "exploratory", True, "treatment"),
+        (f"event_study: {p0}", "event_study", "exploratory", True, "treatment"),
+        (
+            f"randomisation_inference: {p0}",
+            "randomisation_inference",
+            "exploratory",
+            True,
+            "treatment",
+        ),
+        *[
+            (f"twfe_did: {o.name}", "twfe_did", "exploratory", True, "treatment")
+            for o in trial.outcomes.secondary
+        ],
+        (f"twfe_did: {p0}, follow-up", "twfe_did", "exploratory", False, "follow_up"),
+    ]
+    assert rows == expected
+    assert [s.figure for s in specs][:4] == [None, None, None, "randomisation"]
+
+
+def test_failed_run_leaves_the_earlier_results_in_place(monkeypatch, hotspot, assigned_registry):
+    """A run that fails is never half-published: results.json, figures and previous/ stay."""
+    from triplet.errors import ConvergenceError
+    from triplet.registry.models import Estimator
+    from triplet.tracking import workflow
+
+    res_dir = find_trial(assigned_registry, "hotspot-patrol").results_dir
+    before = {p.relative_to(res_dir): p.read_bytes() for p in res_dir.rglob("*") if p.is_file()}
+
+    def fail(x):
+        raise ConvergenceError("the primary model did not converge")
+
+    kind = workflow.ANALYSES[Estimator.twfe_did]
+    monkeypatch.setitem(
+        workflow.ANALYSES, Estimator.twfe_did, workflow.AnalysisKind(fail, kind.estimand)
+    )
+    with pytest.raises(ConvergenceError):
+        track_trial(
+            assigned_registry, "hotspot-patrol", rerun=True, draws=200, progress=False, bayes=False
+        )
+    after = {p.relative_to(res_dir): p.read_bytes() for p in res_dir.rglob("*") if p.is_file()}
+    assert after == before
+    trial_dir = res_dir.parent
+    assert not [p for p in trial_dir.iterdir() if p.name.startswith(".results-")]
+
+
+def test_an_analysis_is_one_function_and_one_row(monkeypatch, assigned_registry):
+    """A new row of ANALYSES is run wherever the plan names its estimator."""
+    import numpy as np
+
+    from triplet.registry.models import Estimator
+    from triplet.testing.assignment import read_assignment
+    from triplet.tracking import workflow
+
+    def difference_of_means(x: workflow.AnalysisInput) -> workflow.Estimated:
+        p = x.panel
+        post = p["period"] == "treatment"
+        means = p.groupby([p["treated"], post])[x.measure].mean()
+        est = (means[True, True] - means[True, False]) - (means[False, True] - means[False, False])
+        return workflow.Estimated({"estimate": est, "n_units": p["unit"].nunique()}, None)
+
+    monkeypatch.setitem(
+        workflow.ANALYSES,
+        Estimator.staggered_did,
+        workflow.AnalysisKind(difference_of_means, "difference of mean {unit} ({months})"),
+    )
+    tf = find_trial(assigned_registry, "hotspot-patrol")
+    spec = workflow.AnalysisSpec(
+        "dm", Estimator.staggered_did, tf.trial.outcomes.primary, "exploratory", False
+    )
+    assignment = read_assignment(tf.assignment_path)
+    panel = workflow.build_panel(tf, assignment)
+    panel = panel[panel["period"] != "follow_up"].reset_index(drop=True)
+    x = workflow.AnalysisInput(
+        panel=panel,
+        measure="harm",
+        trial=tf.trial,
+        cluster="unit",
+        block=None,
+        alpha=0.05,
+        randomisation=lambda panel, measure: None,
+    )
+    rec, _ = workflow.run_analysis(spec, x)
+    assert list(rec)[: len(ANALYSIS_KEYS)] == list(ANALYSIS_KEYS)
+    # on a balanced panel the TWFE DiD equals the 2x2 difference of means
+    twfe, _ = workflow.run_analysis(
+        workflow.AnalysisSpec("t", Estimator.twfe_did, spec.outcome, "exploratory", False), x
+    )
+    assert rec["estimate"] == pytest.approx(twfe["estimate"], rel=1e-9)
+    assert rec["estimand"] == "difference of mean days of imprisonment (harm) (treatment months)"
+    assert rec["n_units"] == 40 and np.isfinite(rec["estimate"])

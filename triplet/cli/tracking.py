@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 
 out = Console()
 err = Console(stderr=True)
@@ -125,7 +126,7 @@ def did_command(
             [Problem(str(file), p.message, line=p.line, field=p.field) for p in exc.problems]
         ) from None
     if as_json:
-        typer.echo(json.dumps(_jsonable(r.to_dict()), indent=2))
+        typer.echo(json.dumps(jsonable(r.to_dict()), indent=2))
         return
     t = Table(title=f"DiD of {outcome} ({r.fixed_effects} fixed effects)", title_justify="left")
     t.add_column("")
@@ -146,10 +147,6 @@ def did_command(
         t.add_row(k, _fmt(r.to_dict()[k]))
     out.print(t)
     out.print(r.to_dict()["notes"])
-
-
-def _jsonable(d):
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
 
 def _read_table(file: Path) -> pd.DataFrame:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, StateError
+from triplet.io import jsonable
 from triplet.registry.models import Design, DesignMethod
 
 __all__ = [
@@ -154,7 +155,7 @@ class Assignment:
             "n_control": self.n_control,
             "probability_exact": self.probability_exact,
             "assignment_sha256": self.sha256(),
-            "details": _plain(self.details),
+            "details": jsonable(self.details),
         }
 
     def plot(self, ax=None):
@@ -173,18 +174,6 @@ class Assignment:
         ax.set_title(f"Assignment ({self.method}, seed {self.seed})")
         ax.legend(frameon=False)
         return ax
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def read_assignment(path: str | Path) -> pd.DataFrame:

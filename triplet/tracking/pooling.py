@@ -255,9 +255,9 @@ class PooledEffect:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the headline at the top, then both pools and the trials."""
-        from triplet.io import _jsonable
+        from triplet.io import jsonable
 
-        return _jsonable({
+        return jsonable({
             "intervention": self.intervention, "k": len(self.trials), **self.headline,
             "frequentist": {k: v for k, v in self.frequentist.items()},
             "bayesian": self.bayesian,

@@ -2,14 +2,15 @@
 
 The layout is the contract in docs/architecture.md. Every ``<analysis>`` carries the same keys
 (:data:`ANALYSIS_KEYS`; missing values are ``null``), so a reader never has to guess. Results
-are never overwritten in place: :func:`archive_results` moves an earlier run to
-``results/previous/<UTC timestamp>/`` first.
+are never overwritten in place: a run writes into a temporary folder, and only when it has
+succeeded does :func:`publish_results` move the earlier run to
+``results/previous/<UTC timestamp>/`` (:func:`archive_results`) and the new files into place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
+import os
 import platform
 import shutil
 from importlib import metadata
@@ -17,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from triplet.errors import InputError
-from triplet.io import read_json, write_json
+from triplet.io import jsonable, read_json, write_json
 
 __all__ = [
     "ANALYSIS_KEYS",
     "RESULTS_FILE",
     "analysis_record",
     "archive_results",
+    "publish_results",
     "read_results",
     "software_versions",
     "write_results",
@@ -81,19 +83,13 @@ def software_versions() -> dict[str, str | None]:
     return out
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def analysis_record(fields: dict[str, Any], **labels: Any) -> dict[str, Any]:
     """An ``<analysis>`` dict with every key of :data:`ANALYSIS_KEYS` (extras kept after them)."""
     merged = {**fields, **labels}
-    out = {k: _clean(merged.get(k)) for k in ANALYSIS_KEYS}
+    out = {k: jsonable(merged.get(k)) for k in ANALYSIS_KEYS}
     for k, v in merged.items():
         if k not in out:
-            out[k] = _clean(v)
+            out[k] = jsonable(v)
     return out
 
 
@@ -135,3 +131,21 @@ def archive_results(results_dir: str | Path, *, suffix: str = "") -> Path | None
     for p in items:
         shutil.move(str(p), str(dest / p.name))
     return dest
+
+
+def publish_results(stage: str | Path, results_dir: str | Path) -> Path | None:
+    """Move a finished run's files from ``stage`` into ``results_dir``; the archive or None.
+
+    Whatever ``results_dir`` holds besides ``previous/`` is archived first (with the suffix
+    ``-incomplete`` when it has no ``results.json``: files of an interrupted run). ``stage``
+    must be on the same file system (a folder beside ``results_dir``): each entry is moved
+    with :func:`os.replace`, ``results.json`` last, so a reader never finds a results file
+    whose figures and panel are not yet there.
+    """
+    stage, results_dir = Path(stage), Path(results_dir)
+    complete = (results_dir / RESULTS_FILE).exists()
+    archived = archive_results(results_dir, suffix="" if complete else "-incomplete")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for p in sorted(stage.iterdir(), key=lambda p: (p.name == RESULTS_FILE, p.name)):
+        os.replace(p, results_dir / p.name)
+    return archived

@@ -1,40 +1,51 @@
 """``triplet track <trial>``: analyse a locked, assigned trial exactly as registered.
 
-Order of work (CONSORT 2010 items 12 and 17; Sherman 2013 on tracking):
+The workflow reads as the plan (CONSORT 2010 items 12 and 17; Sherman 2013 on tracking):
 
-1. Refuse unless the trial has an ``assignment.csv`` and a ``lock.json`` and the registration
-   has not changed since locking without a recorded deviation (every changed field listed).
-2. Build the unit x month panel of the primary outcome (:func:`build_panel`).
-3. Run the **registered primary analysis** first, on the baseline and treatment months.
-4. Run every other estimator the plan names on the primary outcome, the primary estimator on
-   each secondary outcome, and the primary estimator on the follow-up months: all labelled
-   ``exploratory`` (``registered`` says whether the plan named them).
-5. Randomisation inference re-runs the registered assignment procedure
-   (:func:`triplet.testing.assignment.draw_assignments`) ``analysis.randomisation_draws`` times.
-6. Displacement (WDQ and buffer DiD) when ``analysis.buffer`` is true; the Bayesian model when
-   the plan names ``bayesian_count``/``bayesian_harm`` and :mod:`triplet.tracking.bayes` exists.
-7. Write ``results/results.json`` and ``results/figures/*.png``. An earlier run is never
-   overwritten: ``--rerun`` moves it to ``results/previous/<UTC timestamp>/``.
-8. Move the status forward to ``analysed`` when the records cover every registered month
-   (``set_status`` allows skipping ``in_field``/``completed``); otherwise the status is left as
-   it is and the results are marked interim.
+* **plan** -- :func:`plan_analyses` turns the registered analysis plan into a list of
+  :class:`AnalysisSpec` rows: the registered primary analysis first, then every other
+  estimator the plan names on the primary outcome, the primary estimator on each secondary
+  outcome, and the primary estimator on the follow-up months (all ``exploratory``;
+  ``registered`` says whether the plan named them).
+* **run** -- a loop: each row's estimator is looked up in :data:`ANALYSES` (estimator -> one
+  function ``(AnalysisInput) -> Estimated``) and run on its panel. Randomisation inference
+  re-runs the registered assignment procedure
+  (:func:`triplet.testing.assignment.draw_assignments`) ``analysis.randomisation_draws`` times.
+  Then the supplements: trend and event-study figures, displacement (WDQ and buffer DiD) when
+  ``analysis.buffer`` is true, the Bayesian model when the plan names
+  ``bayesian_count``/``bayesian_harm``.
+* **assemble** -- one ``results.json`` (layout in docs/architecture.md), ``panel.csv`` and
+  ``figures/*.png`` are written into a temporary folder beside ``results/``; only when every
+  step succeeded is an earlier run moved to ``results/previous/<UTC timestamp>/`` (``--rerun``)
+  and the new files moved into ``results/``. A failed run leaves the earlier results as they
+  were.
+
+Before any of it, the trial must have an ``assignment.csv`` and a ``lock.json``, and the
+registration must not have changed since locking without a recorded deviation. Afterwards the
+status moves forward to ``analysed`` when the records cover every registered month
+(``set_status`` allows skipping ``in_field``/``completed``); otherwise the status is left as it
+is and the results are marked interim.
+
+**Adding an analysis** is one function with the signature ``(AnalysisInput) -> Estimated`` and
+one row in :data:`ANALYSES` (see docs/architecture.md, "Adding an analysis").
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from triplet.errors import ConvergenceError, InputError, LockError, OverwriteError, StateError
 from triplet.io import write_dataframe
-from triplet.registry.models import DesignMethod, Estimator, Status
+from triplet.registry.models import DesignMethod, Estimator, Outcome, Status, Trial
 from triplet.tracking.count_models import count_did
 from triplet.tracking.did import did
 from triplet.tracking.displacement import buffer_units, wdq
@@ -44,26 +55,27 @@ from triplet.tracking.panel import area_panel, build_panel, load_trial_records
 from triplet.tracking.results import (
     RESULTS_FILE,
     analysis_record,
-    archive_results,
+    publish_results,
     software_versions,
     write_results,
 )
 from triplet.tracking.staggered import staggered_did
 
-__all__ = ["TrackReport", "track_trial"]
+__all__ = [
+    "ANALYSES",
+    "AnalysisInput",
+    "AnalysisKind",
+    "AnalysisSpec",
+    "Estimated",
+    "TrackReport",
+    "plan_analyses",
+    "track_trial",
+]
 
 #: event-study window: leads before -12 months are binned into -12 (fewer leads to test jointly)
 EVENT_WINDOW = (-12, 10_000)
 
 BAYESIAN = {Estimator.bayesian_count, Estimator.bayesian_harm}
-POINT_ESTIMATORS = {
-    Estimator.twfe_did,
-    Estimator.event_study,
-    Estimator.poisson_did,
-    Estimator.negbin_did,
-    Estimator.staggered_did,
-    Estimator.randomisation_inference,
-}
 
 
 @dataclass(frozen=True)
@@ -160,24 +172,6 @@ def _with_start(panel: pd.DataFrame, trial) -> pd.DataFrame:
     return panel.assign(start=starts)
 
 
-def _estimand(est: Estimator, measure: str, months: str) -> str:
-    unit = "days of imprisonment (harm)" if measure == "harm" else "crimes"
-    return {
-        Estimator.twfe_did: f"ATT: change in {unit} per treated unit-month over the {months}, "
-        "two-way fixed-effects DiD",
-        Estimator.event_study: f"average of the monthly effects on {unit} over the {months} "
-        "relative to the month before the start",
-        Estimator.poisson_did: f"rate ratio of {unit} in treated unit-months over the {months} "
-        "(Poisson DiD)",
-        Estimator.negbin_did: f"rate ratio of {unit} in treated unit-months over the {months} "
-        "(negative-binomial DiD)",
-        Estimator.staggered_did: f"ATT on {unit} per unit-month over the {months} "
-        "(Callaway & Sant'Anna, never-treated controls)",
-        Estimator.randomisation_inference: f"DiD of unit means of {unit} over the {months}; "
-        "Fisher sharp null of a constant additive effect",
-    }[est]
-
-
 class _Progress:
     """A rich progress bar over the analysis steps (silent when ``show`` is false)."""
 
@@ -214,83 +208,273 @@ class _Progress:
             self.bar.advance(self.task)
 
 
-# --------------------------------------------------------------------------- estimators
+# --------------------------------------------------------------------------- the analyses
 
 
-def _run(
-    est: Estimator,
-    panel: pd.DataFrame,
-    trial,
-    *,
-    measure: str,
-    months: str,
-    cluster: str,
-    block: str | None,
-    alpha: float,
-    ri: Callable | None = None,
-) -> tuple[dict[str, Any], Any]:
-    """Run one estimator on a panel whose ``d`` marks treated post months; (record, result)."""
-    # every estimator reads the same panel layout (contract: unit, month, d, start)
-    cols = {"outcome": measure, "unit": "unit", "time": "month", "alpha": alpha}
-    if est is Estimator.twfe_did:
-        r = did(panel, **cols, treated="d", cluster=cluster, block=block)
-        return r.to_dict(), r
-    if est is Estimator.event_study:
-        r = event_study(
-            _with_start(panel, trial),
-            **cols,
-            start="start",
-            cluster=cluster,
-            block=block,
-            window=EVENT_WINDOW,
-        )
-        lo, hi = r.post_mean_ci
-        on = panel["d"] == 1
-        cf = float(panel.loc[on, measure].mean()) - r.post_mean
-        rec = {
-            "estimator": "event_study",
-            "estimate": r.post_mean,
-            "se": r.post_mean_se,
-            "ci_low": lo,
-            "ci_high": hi,
-            "p_value": r.post_mean_p,
-            "n_obs": r.n_obs,
-            "n_units": r.n_units,
-            "percent_change": _pct(r.post_mean, cf),
-            "percent_ci_low": _pct(lo, cf),
-            "percent_ci_high": _pct(hi, cf),
-            "pretrend_test": r.to_dict()["pretrend_test"],
-            "coefficients": r.to_dict()["coefficients"],
-            "notes": f"joint pre-trend test F({r.pretrend_df[0]}, {r.pretrend_df[1]}) = "
-            f"{r.pretrend_f:.2f}, p = {r.pretrend_p:.3f}",
-        }
-        return rec, r
-    if est in (Estimator.poisson_did, Estimator.negbin_did):
-        fam = "poisson" if est is Estimator.poisson_did else "negbin"
-        r = count_did(panel, **cols, treated="d", cluster=cluster, family=fam)
+@dataclass(frozen=True)
+class AnalysisInput:
+    """What every analysis reads: one panel and the registered choices (the same for all).
+
+    ``panel`` is a unit x month table (columns ``unit, month, count, harm, treated, post, d,
+    period, block, pair, cluster``; docs/architecture.md) whose ``d`` marks the treated unit-months
+    of the months analysed (treatment or follow-up) and whose ``period`` is ``baseline`` or
+    ``treatment`` (follow-up months are relabelled ``treatment`` for a follow-up analysis).
+    ``measure`` is the column analysed (``count`` or ``harm``). ``randomisation(panel, measure)``
+    re-runs the registered assignment (the draws are shared by every analysis of the run).
+    """
+
+    panel: pd.DataFrame = field(repr=False)
+    measure: str
+    trial: Trial = field(repr=False)
+    cluster: str
+    block: str | None
+    alpha: float
+    randomisation: Callable[[pd.DataFrame, str], tuple[Any, float, str]] = field(repr=False)
+
+    @property
+    def columns(self) -> dict[str, Any]:
+        """The panel-column arguments every estimator takes."""
+        return {"outcome": self.measure, "unit": "unit", "time": "month", "alpha": self.alpha}
+
+
+@dataclass(frozen=True)
+class Estimated:
+    """What an analysis returns: the estimator's fields of one ``<analysis>`` record (the keys of
+    :data:`triplet.tracking.results.ANALYSIS_KEYS` it can fill, extras after) and its result."""
+
+    record: dict[str, Any]
+    result: Any = field(repr=False)
+
+
+def _twfe_did(x: AnalysisInput) -> Estimated:
+    r = did(x.panel, **x.columns, treated="d", cluster=x.cluster, block=x.block)
+    return Estimated(r.to_dict(), r)
+
+
+def _event_study(x: AnalysisInput) -> Estimated:
+    r = event_study(
+        _with_start(x.panel, x.trial),
+        **x.columns,
+        start="start",
+        cluster=x.cluster,
+        block=x.block,
+        window=EVENT_WINDOW,
+    )
+    lo, hi = r.post_mean_ci
+    on = x.panel["d"] == 1
+    cf = float(x.panel.loc[on, x.measure].mean()) - r.post_mean
+    rec = {
+        "estimator": "event_study",
+        "estimate": r.post_mean,
+        "se": r.post_mean_se,
+        "ci_low": lo,
+        "ci_high": hi,
+        "p_value": r.post_mean_p,
+        "n_obs": r.n_obs,
+        "n_units": r.n_units,
+        "percent_change": _pct(r.post_mean, cf),
+        "percent_ci_low": _pct(lo, cf),
+        "percent_ci_high": _pct(hi, cf),
+        "pretrend_test": r.to_dict()["pretrend_test"],
+        "coefficients": r.to_dict()["coefficients"],
+        "notes": f"joint pre-trend test F({r.pretrend_df[0]}, {r.pretrend_df[1]}) = "
+        f"{r.pretrend_f:.2f}, p = {r.pretrend_p:.3f}",
+    }
+    return Estimated(rec, r)
+
+
+def _count_did(family: Literal["poisson", "negbin"]) -> Callable[[AnalysisInput], Estimated]:
+    def run(x: AnalysisInput) -> Estimated:
+        r = count_did(x.panel, **x.columns, treated="d", cluster=x.cluster, family=family)
         rec = r.to_dict()
-        if measure == "harm":
+        if x.measure == "harm":
             rec["notes"] += "; harm in days is not a count: quasi-likelihood (robust SE)"
-        return rec, r
-    if est is Estimator.staggered_did:
-        r = staggered_did(
-            _with_start(panel, trial),
-            **cols,
-            start="start",
-            cluster=None if cluster == "unit" else cluster,
-        )
-        return r.to_dict(), r
-    if est is Estimator.randomisation_inference:
-        assert ri is not None
-        r, cf, _ = ri(panel, measure)
-        rec = r.to_dict()
-        rec.update(
-            percent_change=_pct(r.estimate, cf),
-            percent_ci_low=_pct(r.ci_low, cf),
-            percent_ci_high=_pct(r.ci_high, cf),
-        )
-        return rec, r
-    raise StateError(f"estimator {est.value} is not a point estimator")  # pragma: no cover
+        return Estimated(rec, r)
+
+    run.__name__ = f"_{family}_did"
+    return run
+
+
+def _staggered_did(x: AnalysisInput) -> Estimated:
+    r = staggered_did(
+        _with_start(x.panel, x.trial),
+        **x.columns,
+        start="start",
+        cluster=None if x.cluster == "unit" else x.cluster,
+    )
+    return Estimated(r.to_dict(), r)
+
+
+def _randomisation_inference(x: AnalysisInput) -> Estimated:
+    r, cf, _ = x.randomisation(x.panel, x.measure)
+    rec = r.to_dict()
+    rec.update(
+        percent_change=_pct(r.estimate, cf),
+        percent_ci_low=_pct(r.ci_low, cf),
+        percent_ci_high=_pct(r.ci_high, cf),
+    )
+    return Estimated(rec, r)
+
+
+@dataclass(frozen=True)
+class AnalysisKind:
+    """One row of :data:`ANALYSES`: how an estimator is run and what it estimates.
+
+    ``estimand`` is a template with ``{unit}`` (crimes or days of imprisonment) and ``{months}``
+    (treatment or follow-up months). ``figure`` names the PNG drawn from the result's
+    ``plot()`` when the analysis is of the primary outcome over the treatment months (the plan
+    sets it on those rows).
+    """
+
+    run: Callable[[AnalysisInput], Estimated]
+    estimand: str
+    figure: str | None = None
+
+    def estimand_for(self, measure: str, months: str) -> str:
+        unit = "days of imprisonment (harm)" if measure == "harm" else "crimes"
+        return self.estimand.format(unit=unit, months=months)
+
+
+#: The analyses ``triplet track`` can run: estimator -> one function and its estimand. An
+#: estimator of the plan with no row here (displacement, the Bayesian models) is run as a
+#: supplement of the track (see :func:`track_trial`).
+ANALYSES: dict[Estimator, AnalysisKind] = {
+    Estimator.twfe_did: AnalysisKind(
+        _twfe_did,
+        "ATT: change in {unit} per treated unit-month over the {months}, two-way fixed-effects DiD",
+    ),
+    Estimator.event_study: AnalysisKind(
+        _event_study,
+        "average of the monthly effects on {unit} over the {months} "
+        "relative to the month before the start",
+    ),
+    Estimator.poisson_did: AnalysisKind(
+        _count_did("poisson"),
+        "rate ratio of {unit} in treated unit-months over the {months} (Poisson DiD)",
+    ),
+    Estimator.negbin_did: AnalysisKind(
+        _count_did("negbin"),
+        "rate ratio of {unit} in treated unit-months over the {months} (negative-binomial DiD)",
+    ),
+    Estimator.staggered_did: AnalysisKind(
+        _staggered_did,
+        "ATT on {unit} per unit-month over the {months} "
+        "(Callaway & Sant'Anna, never-treated controls)",
+    ),
+    Estimator.randomisation_inference: AnalysisKind(
+        _randomisation_inference,
+        "DiD of unit means of {unit} over the {months}; "
+        "Fisher sharp null of a constant additive effect",
+        figure="randomisation",
+    ),
+}
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    """One analysis of the plan: an estimator of :data:`ANALYSES` on one outcome and period."""
+
+    name: str
+    estimator: Estimator
+    outcome: Outcome
+    role: Literal["primary", "exploratory"]
+    registered: bool
+    period: Literal["treatment", "follow_up"] = "treatment"
+    figure: str | None = None  # draw results/figures/<figure>.png from the result's plot()
+
+    @property
+    def months(self) -> str:
+        return "treatment months" if self.period == "treatment" else "follow-up months"
+
+
+def plan_analyses(trial: Trial) -> list[AnalysisSpec]:
+    """The registered analysis plan as rows, in the order they are run and reported.
+
+    The primary estimator on the primary outcome (when it is in :data:`ANALYSES`), every other
+    named estimator on the primary outcome, the primary estimator (TWFE DiD when the primary is
+    Bayesian) on each secondary outcome, and on the follow-up months when the trial has them.
+    """
+    plan = trial.analysis
+    p0 = trial.outcomes.primary
+    primary = plan.primary
+    specs: list[AnalysisSpec] = []
+    if primary in ANALYSES:
+        fig = ANALYSES[primary].figure
+        specs.append(AnalysisSpec("primary", primary, p0, "primary", True, figure=fig))
+    for est in dict.fromkeys(plan.secondary):
+        if est in ANALYSES and est is not primary:
+            name, fig = f"{est.value}: {p0.name}", ANALYSES[est].figure
+            specs.append(AnalysisSpec(name, est, p0, "exploratory", True, figure=fig))
+    sec = primary if primary in ANALYSES else Estimator.twfe_did
+    for outcome in trial.outcomes.secondary:
+        name = f"{sec.value}: {outcome.name}"
+        specs.append(AnalysisSpec(name, sec, outcome, "exploratory", True))
+    if trial.periods.follow_up is not None:
+        name = f"{sec.value}: {p0.name}, follow-up"
+        specs.append(AnalysisSpec(name, sec, p0, "exploratory", False, period="follow_up"))
+    return specs
+
+
+def run_analysis(spec: AnalysisSpec, x: AnalysisInput) -> tuple[dict[str, Any], Any]:
+    """Run one row of the plan; (``<analysis>`` record, result or None when not estimated).
+
+    An estimator that cannot take the data (``InputError``/``StateError``) gives a record with
+    ``not estimated: <why>`` in its notes; the other analyses still run.
+    """
+    kind = ANALYSES[spec.estimator]
+    try:
+        out = kind.run(x)
+        rec, res = out.record, out.result
+    except (InputError, StateError) as exc:
+        rec, res = {"estimator": spec.estimator.value, "notes": f"not estimated: {exc}"}, None
+    rec = analysis_record(
+        rec,
+        name=spec.name,
+        estimator=spec.estimator.value,
+        outcome=spec.outcome.name,
+        measure=x.measure,
+        role=spec.role,
+        registered=spec.registered,
+        estimand=kind.estimand_for(x.measure, spec.months),
+    )
+    return rec, res
+
+
+class _Panels:
+    """The panel of each (outcome, period) of the plan, built once."""
+
+    def __init__(self, tf, assignment: pd.DataFrame, records):
+        self.tf, self.assignment, self.records = tf, assignment, records
+        self.all = build_panel(tf, assignment, records=records)
+        self.treatment = self.all[self.all["period"] != "follow_up"].reset_index(drop=True)
+        self._cache: dict[tuple[str, str], pd.DataFrame] = {}
+
+    def __call__(self, spec: AnalysisSpec) -> pd.DataFrame:
+        primary = spec.outcome is self.tf.trial.outcomes.primary
+        key = ("" if primary else spec.outcome.name, spec.period)
+        if key not in self._cache:
+            if primary:
+                full = self.all
+            else:
+                full = build_panel(
+                    self.tf, self.assignment, outcome=spec.outcome, records=self.records
+                )
+            if spec.period == "treatment":
+                p = full[full["period"] != "follow_up"].reset_index(drop=True)
+            else:
+                p = full[full["period"] != "treatment"].reset_index(drop=True)
+                p = p.assign(
+                    d=(p["treated"] & (p["period"] == "follow_up")).astype(np.int64),
+                    period=p["period"].replace({"follow_up": "treatment"}),
+                )
+            self._cache[key] = p
+        return self._cache[key]
+
+
+# --------------------------------------------------------------------------- the workflow
 
 
 def _draws_factory(tf, assignment: pd.DataFrame, n_draws: int, seed: int):
@@ -370,9 +554,6 @@ def _save_figure(fig_or_ax, path: Path) -> Path:
     return path
 
 
-# --------------------------------------------------------------------------- the workflow
-
-
 def _preflight(tf) -> None:
     from triplet.registry.lock import check_lock, read_lock
 
@@ -399,16 +580,27 @@ def _preflight(tf) -> None:
 PANEL_FILE = "panel.csv"
 
 
-def _prepare_results_dir(results_dir: Path, rerun: bool) -> Path | None:
-    if (results_dir / RESULTS_FILE).exists():
-        if not rerun:
-            raise OverwriteError(
-                f"{results_dir / RESULTS_FILE} exists; rerun with --rerun to move it to "
-                f"{results_dir / 'previous'}/<timestamp>/ and analyse again"
-            )
-        return archive_results(results_dir)
-    # files left by an interrupted run (no results.json): keep them, out of the way
-    return archive_results(results_dir, suffix="-incomplete")
+@dataclass
+class _Track:
+    """What the steps of one track share: the trial, its data, the notes and the figures.
+
+    ``stage`` is the temporary folder that stands in for ``results/`` until the run succeeds.
+    """
+
+    tf: Any
+    assignment: pd.DataFrame
+    records: Any
+    panels: _Panels
+    base: AnalysisInput
+    stage: Path
+    notes: list[str]
+    figures: dict[str, Path] = field(default_factory=dict)
+
+    def input_for(self, spec: AnalysisSpec) -> AnalysisInput:
+        return replace(self.base, panel=self.panels(spec), measure=_measure(spec.outcome))
+
+    def figure(self, name: str, fig_or_ax) -> None:
+        self.figures[name] = _save_figure(fig_or_ax, self.stage / "figures" / f"{name}.png")
 
 
 def track_trial(
@@ -437,189 +629,147 @@ def track_trial(
 
     tf = find_trial(registry, trial_id)
     _preflight(tf)
-    trial = tf.trial
-    plan = trial.analysis
-    alpha = plan.alpha
+    if (tf.results_dir / RESULTS_FILE).exists() and not rerun:
+        raise OverwriteError(
+            f"{tf.results_dir / RESULTS_FILE} exists; rerun with --rerun to move it to "
+            f"{tf.results_dir / 'previous'}/<timestamp>/ and analyse again"
+        )
     assignment = read_assignment(tf.assignment_path)
     assignment["unit"] = assignment["unit"].astype(str)
     lock = read_lock(tf)
-    results_dir = tf.results_dir
-    archived = _prepare_results_dir(results_dir, rerun)
-    fig_dir = results_dir / "figures"
+    notes = _draws_note(tf.trial, draws)
+    n_draws = int(draws or tf.trial.analysis.randomisation_draws)
 
-    estimators = list(dict.fromkeys([plan.primary, *plan.secondary]))
-    n_steps = 4 + len(estimators) + len(trial.outcomes.secondary)
-    notes: list[str] = []
-    figures: dict[str, Path] = {}
-    analyses: list[dict[str, Any]] = []
-    n_draws = int(draws or plan.randomisation_draws)
+    specs = plan_analyses(tf.trial)  # plan
+    with (
+        tempfile.TemporaryDirectory(prefix=".results-", dir=tf.dir) as stage,
+        _Progress(progress, len(specs) + 4, console) as prog,
+    ):
+        prog.step("reading records and building the panel")
+        track = _start(tf, assignment, n_draws, Path(stage), notes)
+        prog.done()
+        analyses: list[tuple[dict[str, Any], Any]] = []
+        for spec in specs:  # run
+            prog.step(spec.name)
+            rec, res = run_analysis(spec, track.input_for(spec))
+            analyses.append((rec, res))
+            if spec.figure and res is not None:
+                track.figure(spec.figure, res.plot())
+            prog.done()
+        displacement, bayesian = _supplements(track, prog, bayes=bayes)
+        results = _assemble(track, analyses, displacement, bayesian, lock, n_draws)  # assemble
+        panel = track.panels.all
+        write_dataframe(track.stage / PANEL_FILE, panel.assign(month=panel["month"].astype(str)))
+        write_results(track.stage, results)
+        archived = publish_results(track.stage, tf.results_dir)  # only now: archive and swap
+
+    status = tf.trial.status.value
+    if set_analysed and not results["interim"] and tf.trial.status.order < Status.analysed.order:
+        from triplet.registry.status import set_status
+
+        status = set_status(tf, Status.analysed).trial.status.value
+    figures = {k: tf.results_dir / v for k, v in results["figures"].items()}
+    return TrackReport(tf.id, results, tf.results_dir / RESULTS_FILE, figures, archived, status)
+
+
+def _draws_note(trial, draws: int | None) -> list[str]:
+    plan = trial.analysis
     if (
         draws is not None
         and draws != plan.randomisation_draws
-        and Estimator.randomisation_inference in estimators
+        and Estimator.randomisation_inference in [plan.primary, *plan.secondary]
     ):
-        notes.append(
+        return [
             f"randomisation draws overridden: {draws} instead of the registered "
             f"{plan.randomisation_draws}"
+        ]
+    return []
+
+
+def _start(tf, assignment: pd.DataFrame, n_draws: int, stage: Path, notes: list[str]) -> _Track:
+    """Read the records, build the panels and fix the choices every analysis shares."""
+    trial = tf.trial
+    records = load_trial_records(tf, assignment)
+    panels = _Panels(tf, assignment, records)
+    if panels.all.attrs.get("n_unmatched_harm"):
+        notes.append(
+            f"{panels.all.attrs['n_unmatched_harm']} records had no harm weight; "
+            "their harm is left out of the totals"
         )
+    tp = panels.treatment
+    base = AnalysisInput(
+        panel=tp,
+        measure=_measure(trial.outcomes.primary),
+        trial=trial,
+        cluster=_cluster_column(trial, tp, notes),
+        block=_block_column(trial, tp),
+        alpha=trial.analysis.alpha,
+        randomisation=_draws_factory(tf, assignment, n_draws, seed=trial.design.seed + 1),
+    )
+    return _Track(tf, assignment, records, panels, base, stage, notes)
 
-    with _Progress(progress, n_steps, console) as prog:
-        prog.step("reading records and building the panel")
-        records = load_trial_records(tf, assignment)
-        panel_all = build_panel(tf, assignment, records=records)
-        prog.done()
-        if panel_all.attrs.get("n_unmatched_harm"):
-            notes.append(
-                f"{panel_all.attrs['n_unmatched_harm']} records had no harm weight; "
-                "their harm is left out of the totals"
-            )
-        tp = panel_all[panel_all["period"] != "follow_up"].reset_index(drop=True)
-        cluster = _cluster_column(trial, tp, notes)
-        block = _block_column(trial, tp)
-        measure = _measure(trial.outcomes.primary)
-        ri = _draws_factory(tf, assignment, n_draws, seed=trial.design.seed + 1)
-        months_text = "treatment months"
-        p0 = trial.outcomes.primary
 
-        def add(est: Estimator, panel, outcome, role, name, registered, months=months_text):
-            m = _measure(outcome)
-            try:
-                rec, res = _run(
-                    est,
-                    panel,
-                    trial,
-                    measure=m,
-                    months=months,
-                    cluster=cluster,
-                    block=block,
-                    alpha=alpha,
-                    ri=ri,
-                )
-            except (InputError, StateError) as exc:
-                rec, res = {"estimator": est.value, "notes": f"not estimated: {exc}"}, None
-            rec = analysis_record(
-                rec,
-                name=name,
-                estimator=est.value,
-                outcome=outcome.name,
-                measure=m,
-                role=role,
-                registered=registered,
-                estimand=_estimand(est, m, months),
-            )
-            analyses.append(rec)
-            return res
+def _supplements(track: _Track, prog, *, bayes: bool) -> tuple[dict | None, dict | None]:
+    """Trend and event-study figures (always), displacement and the Bayesian model (if named)."""
+    tf, b, notes = track.tf, track.base, track.notes
+    plan = tf.trial.analysis
+    prog.step("figures")
+    trend = did(b.panel, outcome=b.measure, unit="unit", time="month", treated="d")
+    track.figure("trends", trend.plot())
+    with contextlib.suppress(InputError):
+        es = event_study(
+            _with_start(b.panel, tf.trial),
+            outcome=b.measure,
+            unit="unit",
+            time="month",
+            start="start",
+            cluster=b.cluster,
+            block=b.block,
+            alpha=b.alpha,
+            window=EVENT_WINDOW,
+        )
+        track.figure("event_study", es.plot())
+    prog.done()
 
-        # 1. the registered primary analysis
-        primary_est = plan.primary
-        frequentist_primary = primary_est in POINT_ESTIMATORS
-        prog.step(f"primary: {primary_est.value}")
-        if frequentist_primary:
-            primary_res = add(primary_est, tp, p0, "primary", "primary", True)
+    displacement = None
+    if plan.buffer:
+        prog.step("displacement")
+        displacement = _displacement(tf, track.records, track.assignment, b.measure, b.alpha, notes)
+        if displacement is not None:
+            fig = displacement.pop("_figure", None)
+            if fig is not None:
+                track.figure("displacement", fig)
+    prog.done()
+
+    bayesian = None
+    if any(e in BAYESIAN for e in [plan.primary, *plan.secondary]):
+        if bayes:
+            prog.step("Bayesian model (MCMC)")
+            bayesian = _bayesian(b.panel, tf, track.stage, notes)
         else:
-            primary_res = None
-        prog.done()
-        # 2. the other named estimators on the primary outcome
-        for est in estimators:
-            prog.step(f"{est.value}")
-            if est in POINT_ESTIMATORS and est is not primary_est:
-                res = add(est, tp, p0, "exploratory", f"{est.value}: {p0.name}", True)
-                if est is Estimator.randomisation_inference and res is not None:
-                    figures["randomisation"] = _save_figure(
-                        res.plot(), fig_dir / "randomisation.png"
-                    )
-            prog.done()
-        # 3. secondary outcomes with the primary (or TWFE) estimator
-        sec_est = primary_est if frequentist_primary else Estimator.twfe_did
-        for outcome in trial.outcomes.secondary:
-            prog.step(f"secondary outcome {outcome.name}")
-            sp = build_panel(tf, assignment, outcome=outcome, records=records)
-            sp = sp[sp["period"] != "follow_up"].reset_index(drop=True)
-            add(sec_est, sp, outcome, "exploratory", f"{sec_est.value}: {outcome.name}", True)
-            prog.done()
-        # 4. follow-up months (persistence), primary estimator, exploratory
-        prog.step("follow-up")
-        if trial.periods.follow_up is not None:
-            fu = panel_all[panel_all["period"] != "treatment"].reset_index(drop=True)
-            fu = fu.assign(
-                d=(fu["treated"] & (fu["period"] == "follow_up")).astype(np.int64),
-                period=fu["period"].replace({"follow_up": "treatment"}),
-            )
-            add(
-                sec_est,
-                fu,
-                p0,
-                "exploratory",
-                f"{sec_est.value}: {p0.name}, follow-up",
-                False,
-                months="follow-up months",
-            )
-        prog.done()
+            notes.append("the Bayesian model named in the plan was skipped (--no-bayes)")
+    prog.done()
+    return displacement, bayesian
 
-        # figures: trends and event study (always drawn; event study analysis only if named)
-        prog.step("figures")
-        trend = did(tp, outcome=measure, unit="unit", time="month", treated="d")
-        figures["trends"] = _save_figure(trend.plot(), fig_dir / "trends.png")
-        with contextlib.suppress(InputError):
-            es = event_study(
-                _with_start(tp, trial),
-                outcome=measure,
-                unit="unit",
-                time="month",
-                start="start",
-                cluster=cluster,
-                block=block,
-                alpha=alpha,
-                window=EVENT_WINDOW,
-            )
-            figures["event_study"] = _save_figure(es.plot(), fig_dir / "event_study.png")
-        prog.done()
 
-        # displacement
-        displacement = None
-        if plan.buffer:
-            prog.step("displacement")
-            displacement = _displacement(tf, records, assignment, measure, alpha, notes)
-            if displacement is not None:
-                fig = displacement.pop("_figure", None)
-                if fig is not None:
-                    figures["displacement"] = _save_figure(fig, fig_dir / "displacement.png")
-
-        # Bayesian
-        bayesian = None
-        if any(e in BAYESIAN for e in estimators):
-            if bayes:
-                prog.step("Bayesian model (MCMC)")
-                bayesian = _bayesian(tp, tf, results_dir, notes)
-            else:
-                notes.append("the Bayesian model named in the plan was skipped (--no-bayes)")
-        prog.done()
-
-    primary = next((a for a in analyses if a["role"] == "primary"), None)
+def _assemble(
+    track: _Track,
+    analyses: list[tuple[dict[str, Any], Any]],
+    displacement: dict | None,
+    bayesian: dict | None,
+    lock,
+    n_draws: int,
+) -> dict[str, Any]:
+    """The ``results.json`` document (layout in docs/architecture.md)."""
+    tf, b, notes = track.tf, track.base, track.notes
+    trial, assignment = tf.trial, track.assignment
+    records = [rec for rec, _ in analyses]
+    primary_res = next((res for rec, res in analyses if rec["role"] == "primary"), None)
+    primary = next((rec for rec in records if rec["role"] == "primary"), None)
     if primary is None and bayesian is not None:  # a Bayesian primary analysis
-        ok = bayesian.get("status") == "ok"
-        primary = analysis_record(
-            {
-                "percent_change": bayesian.get("percent_change") if ok else None,
-                "percent_ci_low": bayesian.get("ci95_low") if ok else None,
-                "percent_ci_high": bayesian.get("ci95_high") if ok else None,
-                "n_obs": bayesian.get("n_obs"),
-                "n_units": bayesian.get("n_units"),
-                "notes": "posterior summary; see the bayesian block"
-                if ok
-                else f"the Bayesian model failed: {bayesian.get('reason')}",
-            },
-            name="primary",
-            estimator=primary_est.value,
-            outcome=p0.name,
-            measure=measure,
-            role="primary",
-            registered=True,
-            estimand=bayesian.get("estimand"),
-        )
-        analyses.insert(0, primary)
+        primary = _bayesian_primary(bayesian, trial, b.measure)
     if primary is None:
-        raise StateError(f"the primary analysis ({primary_est.value}) could not be run")
+        raise StateError(f"the primary analysis ({trial.analysis.primary.value}) could not be run")
     if displacement is not None and not (
         primary.get("ci_high") is not None and primary["ci_high"] < 0
     ):
@@ -632,11 +782,12 @@ def track_trial(
         int(primary_res.n_units) if primary_res is not None else None
     )
     flow = (lock.get("flow") or {}) if lock is not None else {}
-    last_month = pd.PeriodIndex(panel_all["month"]).max()
-    covered = bool(pd.PeriodIndex(records.records["month"]).max() >= last_month)
+    last_month = pd.PeriodIndex(track.panels.all["month"]).max()
+    covered = bool(pd.PeriodIndex(track.records.records["month"]).max() >= last_month)
     if not covered:
         notes.append("the records do not reach the last registered month: interim results")
-    results = {
+    periods = trial.periods
+    return {
         "trial": trial.id,
         "title": trial.title,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -652,36 +803,49 @@ def track_trial(
             "analysed": n_analysed,
         },
         "periods": {
-            "baseline": [trial.periods.baseline.start, trial.periods.baseline.end],
-            "treatment": [trial.periods.treatment.start, trial.periods.treatment.end],
+            "baseline": [periods.baseline.start, periods.baseline.end],
+            "treatment": [periods.treatment.start, periods.treatment.end],
             "follow_up": None
-            if trial.periods.follow_up is None
-            else [trial.periods.follow_up.start, trial.periods.follow_up.end],
+            if periods.follow_up is None
+            else [periods.follow_up.start, periods.follow_up.end],
         },
-        "alpha": alpha,
-        "cluster": cluster,
-        "fixed_effects": "unit + month" if block is None else f"unit + {block} x month",
+        "alpha": b.alpha,
+        "cluster": b.cluster,
+        "fixed_effects": "unit + month" if b.block is None else f"unit + {b.block} x month",
         "randomisation_draws": n_draws,
         "interim": not covered,
         "primary": primary,
-        "analyses": [primary] + [a for a in analyses if a is not primary],
+        "analyses": [primary] + [a for a in records if a is not primary],
         "bayesian": bayesian,
         "displacement": displacement,
-        "figures": {k: str(v.relative_to(results_dir)) for k, v in figures.items()},
+        "figures": {k: str(v.relative_to(track.stage)) for k, v in track.figures.items()},
         "panel": PANEL_FILE,
         "notes": notes,
     }
-    # The analysed unit x month panel, so any estimate can be reproduced (`triplet did`).
-    write_dataframe(
-        results_dir / PANEL_FILE, panel_all.assign(month=panel_all["month"].astype(str))
-    )
-    path = write_results(results_dir, results)
-    status = trial.status.value
-    if set_analysed and covered and trial.status.order < Status.analysed.order:
-        from triplet.registry.status import set_status
 
-        status = set_status(tf, Status.analysed).trial.status.value
-    return TrackReport(trial.id, results, path, figures, archived, status)
+
+def _bayesian_primary(bayesian: dict[str, Any], trial, measure: str) -> dict[str, Any]:
+    """The ``primary`` record of a trial whose registered primary analysis is Bayesian."""
+    ok = bayesian.get("status") == "ok"
+    return analysis_record(
+        {
+            "percent_change": bayesian.get("percent_change") if ok else None,
+            "percent_ci_low": bayesian.get("ci95_low") if ok else None,
+            "percent_ci_high": bayesian.get("ci95_high") if ok else None,
+            "n_obs": bayesian.get("n_obs"),
+            "n_units": bayesian.get("n_units"),
+            "notes": "posterior summary; see the bayesian block"
+            if ok
+            else f"the Bayesian model failed: {bayesian.get('reason')}",
+        },
+        name="primary",
+        estimator=trial.analysis.primary.value,
+        outcome=trial.outcomes.primary.name,
+        measure=measure,
+        role="primary",
+        registered=True,
+        estimand=bayesian.get("estimand"),
+    )
 
 
 def _displacement(tf, records, assignment, measure, alpha, notes) -> dict[str, Any] | None:
