@@ -108,7 +108,8 @@ def test_result_protocol_and_errors():
     r = adjust_family(["a", "b"], [1.0, 2.0], [0.01, 0.2])
     d = r.to_dict()
     assert d["outcomes"][0]["p_romano_wolf"] is None and d["outcomes"][0]["p_holm"] == 0.02
-    assert d["outcomes"][0]["significant_fwer"] is True
+    assert d["outcomes"][0]["significant_holm"] is True
+    assert d["outcomes"][0]["significant_romano_wolf"] is None
     assert r.plot() is not None
     with pytest.raises(InputError):
         adjust_family(["a"], [1.0, 2.0], [0.1, 0.2])

@@ -184,8 +184,21 @@ def _second_differences(n_pre: int, n_post: int) -> np.ndarray:
 
 
 def _folded_cv(t: float, alpha: float) -> float:
-    """``1 - alpha`` quantile of ``|N(t, 1)|``."""
-    return float(stats.foldnorm.ppf(1 - alpha, abs(t)))
+    """``1 - alpha`` quantile of ``|N(t, 1)|``: the root of Phi(q - t) - Phi(-q - t) = 1 - alpha.
+
+    Newton's method from ``max(t + z_{1-alpha}, z_{1-alpha/2})`` (the function is concave in
+    ``q`` beyond the root's neighbourhood, so the steps are monotone); exact to rounding.
+    """
+    t = abs(float(t))
+    q = max(t + stats.norm.ppf(1 - alpha), stats.norm.ppf(1 - alpha / 2))
+    for _ in range(60):
+        # P(|N(t,1)| <= q) - (1 - alpha), written with the tails so it keeps its precision
+        g = alpha - stats.norm.sf(q - t) - stats.norm.cdf(-q - t)
+        step = g / (stats.norm.pdf(q - t) + stats.norm.pdf(q + t))
+        q -= step
+        if abs(step) < 1e-14 * max(1.0, q):
+            break
+    return float(q)
 
 
 # --------------------------------------------------------------------------- smoothness / FLCI
@@ -203,65 +216,46 @@ def _flci(b, S, lv, n_pre, n_post, M, alpha) -> tuple[float, float]:
     if M == 0:
         est = float((A.T @ mu0) @ b)
         return est - z * h_min, est + z * h_min
+    # The half-length sigma * cv_alpha(b / sigma) is the perspective of the convex cv_alpha, so
+    # it is convex and non-decreasing in (b, sigma); b = M ||mu||_1 and sigma = ||mu||_Q are
+    # convex, so the composition is convex in mu: one smooth programme in (mu+, mu-) >= 0 with
+    # A'_post mu = l finds the global optimum (Armstrong & Kolesar 2018 minimise over a grid of
+    # sigma instead).
     k = len(mu0)
-    # smallest l1 norm with no variance limit (an LP): beyond its variance, bias stops falling
-    lp = optimize.linprog(
-        np.ones(2 * k),
-        A_eq=np.hstack([C, -C]),
-        b_eq=lv,
+    C2 = np.hstack([C, -C])
+
+    def parts(x):
+        mu = x[:k] - x[k:]
+        Qmu = Q @ mu
+        sig = float(np.sqrt(max(mu @ Qmu, 1e-300)))
+        b = M * float(x.sum())
+        t = b / sig
+        q = _folded_cv(t, alpha)
+        f1, f2 = stats.norm.pdf(q - t), stats.norm.pdf(q + t)
+        dq = (f1 - f2) / (f1 + f2)
+        return mu, Qmu, sig, t, q, dq
+
+    def fun(x):
+        _, _, sig, _, q, _ = parts(x)
+        return sig * q / h_min
+
+    def jac(x):
+        _, Qmu, sig, t, q, dq = parts(x)
+        g_mu = (q - t * dq) * Qmu / sig
+        return np.concatenate([M * dq + g_mu, M * dq - g_mu]) / h_min
+
+    x0 = np.concatenate([np.clip(mu0, 0, None), np.clip(-mu0, 0, None)])
+    res = optimize.minimize(
+        fun,
+        x0,
+        jac=jac,
         bounds=[(0, None)] * (2 * k),
-        method="highs",
+        constraints=[{"type": "eq", "fun": lambda x: C2 @ x - lv, "jac": lambda x: C2}],
+        method="SLSQP",
+        options={"ftol": 1e-12, "maxiter": 2000},
     )
-    mu_l1 = lp.x[:k] - lp.x[k:]
-    h_max = max(float(np.sqrt(mu_l1 @ Q @ mu_l1)), h_min * (1 + 1e-9))
-
-    def min_bias(h: float, start: np.ndarray) -> tuple[float, np.ndarray]:
-        """min ||mu||_1 s.t. A'_post mu = l, mu' Q mu <= h^2 (split mu = p - n)."""
-        x0 = np.concatenate([np.clip(start, 0, None), np.clip(-start, 0, None)])
-        cons = [
-            {
-                "type": "eq",
-                "fun": lambda x: C @ (x[:k] - x[k:]) - lv,
-                "jac": lambda x: np.hstack([C, -C]),
-            },
-            {
-                "type": "ineq",
-                "fun": lambda x: (h * h - (x[:k] - x[k:]) @ Q @ (x[:k] - x[k:])) / (h * h),
-                "jac": lambda x: (
-                    np.concatenate([-2 * Q @ (x[:k] - x[k:]), 2 * Q @ (x[:k] - x[k:])]) / (h * h)
-                ),
-            },
-        ]
-        res = optimize.minimize(
-            lambda x: x.sum(),
-            x0,
-            jac=lambda x: np.ones(2 * k),
-            bounds=[(0, None)] * (2 * k),
-            constraints=cons,
-            method="SLSQP",
-            options={"ftol": 1e-14, "maxiter": 1000},
-        )
-        mu = res.x[:k] - res.x[k:]
-        return float(np.abs(mu).sum()), mu
-
-    cache: dict[float, np.ndarray] = {}
-
-    def half_length(h: float) -> float:
-        l1, mu = min_bias(h, cache.get("last", mu0))
-        cache["last"] = mu
-        cache[h] = mu
-        return h * _folded_cv(M * l1 / h, alpha)
-
-    grid = np.linspace(h_min, h_max, 41)
-    vals = [half_length(h) for h in grid]
-    i = int(np.argmin(vals))
-    lo_h, hi_h = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    res = optimize.minimize_scalar(
-        half_length, bounds=(lo_h, hi_h), method="bounded", options={"xatol": 1e-12 * h_max}
-    )
-    h_star = float(res.x) if res.fun <= vals[i] else float(grid[i])
-    chi = half_length(h_star)
-    mu = cache[h_star]
+    mu = res.x[:k] - res.x[k:]
+    chi = fun(res.x) * h_min
     est = float((A.T @ mu) @ b)
     return est - chi, est + chi
 
@@ -547,14 +541,18 @@ def event_study_sensitivity(
     l_vec=None,
     alpha: float | None = None,
     max_pre: int | None = None,
+    max_post: int | None = None,
     **kwargs,
 ) -> SensitivityResult:
     """Sensitivity of an :class:`~triplet.tracking.event_study.EventStudyResult`.
 
     Takes the coefficients and CRV1 covariance of the event study (leads below the reference,
     then lags from 0). ``l_vec`` defaults to the average of the post-period effects (the
-    event study's headline estimate). ``max_pre`` keeps only the last ``max_pre`` leads.
-    ``values`` default to Mbar 0, 0.5, ..., 2 or M 0 .. 2 x the SE of the first lag in 5 steps.
+    event study's headline estimate). ``max_pre`` keeps only the last ``max_pre`` leads and
+    ``max_post`` the first ``max_post`` lags (the bounds on those effects are unchanged by
+    leaving later lags out; only their intervals lose a little information). ``values`` default
+    to Mbar 0, 0.5, ..., 2, or M = (0, 0.25, 0.5, 1, 2) x SE(theta) / max(1, T_post^2 / 6): a
+    slope change M adds about M T^2 / 6 to the average bias over T post periods.
     """
     if result.cov is None:
         raise InputError("the event-study result carries no covariance matrix")
@@ -563,6 +561,8 @@ def event_study_sensitivity(
     post = ks[ks >= 0]
     if max_pre is not None:
         pre = pre[-max_pre:]
+    if max_post is not None:
+        post = post[:max_post]
     if len(pre) < 1 or len(post) < 1:
         raise InputError("the sensitivity analysis needs at least one lead and one lag")
     keep = np.r_[pre, post]
@@ -577,8 +577,10 @@ def event_study_sensitivity(
             b, S, len(pre), len(post), vals, l_vec=lv, alpha=a, outcome=result.outcome, **kwargs
         )
     if restriction == "smoothness":
-        se1 = float(np.sqrt(S[len(pre), len(pre)]))
-        vals = np.linspace(0, 2 * se1, 5) if values is None else values
+        lvv = np.asarray(lv, dtype=float)
+        se = float(np.sqrt(lvv @ S[len(pre) :, len(pre) :] @ lvv))
+        unit = se / max(1.0, len(post) ** 2 / 6.0)
+        vals = unit * np.array([0.0, 0.25, 0.5, 1.0, 2.0]) if values is None else values
         return smoothness_bounds(
             b, S, len(pre), len(post), vals, l_vec=lv, alpha=a, outcome=result.outcome, **kwargs
         )
