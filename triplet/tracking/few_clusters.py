@@ -306,13 +306,21 @@ def _boot_p(t_obs: float, tstar: np.ndarray) -> float:
     return float(np.mean(np.abs(tstar) >= abs(t_obs) - 1e-12))
 
 
-def _invert(p_of, est: float, scale: float, alpha: float) -> tuple[float, float]:
-    """Ends of {beta0 : p(beta0) >= alpha} found by bracketing and bisection from ``est``."""
+def _invert(
+    p_of, est: float, scale: float, alpha: float, limit: float = np.inf
+) -> tuple[float, float]:
+    """Ends of {beta0 : p(beta0) >= alpha} found by bracketing and bisection from ``est``.
+
+    An end beyond ``|beta0| > limit`` (or 2^30 steps) is reported as infinite: with very few
+    clusters the bootstrap may not reject any effect on one side.
+    """
 
     def bound(direction: int) -> float:
         lo, step = est, scale
         hi = est + direction * step
-        for _ in range(40):
+        for _ in range(30):
+            if abs(hi) > limit:
+                return float(direction * np.inf)
             if p_of(hi) < alpha:
                 break
             lo, hi = hi, hi + direction * step
@@ -528,7 +536,8 @@ def poisson_few_clusters(
         return _boot_p(float(s_g.sum()), V @ s_g)
 
     p_boot = p_of(0.0)
-    lo_b, hi_b = _invert(p_of, beta, max(crv1.se, 1e-6), alpha)
+    # log rate ratios beyond +-10 (a factor of 22,000) are not effects: report an open end
+    lo_b, hi_b = _invert(p_of, beta, max(crv1.se, 1e-6), alpha, limit=10.0)
     tc = stats.t.ppf(1 - alpha / 2, df2)
     z_lo, z_hi = np.log(crv1.ci)
     table = pd.DataFrame(

@@ -76,7 +76,8 @@ class MultiplicityResult:
 
     family: str
     alpha: float
-    table: pd.DataFrame = field(repr=False)  # outcome, estimate, p_value, p_holm, p_romano_wolf
+    #: outcome, estimate, p_value, p_holm, p_randomisation, p_romano_wolf
+    table: pd.DataFrame = field(repr=False)
     n_draws: int = 0
 
     def summary(self) -> pd.DataFrame:
@@ -97,9 +98,13 @@ class MultiplicityResult:
                     "estimate": num(r["estimate"]),
                     "p_value": num(r["p_value"]),
                     "p_holm": num(r["p_holm"]),
+                    "p_randomisation": num(r["p_randomisation"]),
                     "p_romano_wolf": num(r["p_romano_wolf"]),
-                    "significant_fwer": bool(
-                        np.nan_to_num(r["p_romano_wolf"], nan=r["p_holm"]) < self.alpha
+                    "significant_holm": bool(r["p_holm"] < self.alpha),
+                    "significant_romano_wolf": (
+                        None
+                        if not np.isfinite(r["p_romano_wolf"])
+                        else bool(r["p_romano_wolf"] < self.alpha)
                     ),
                 }
                 for r in self.table.to_dict(orient="records")
@@ -131,15 +136,19 @@ def adjust_family(
     p_values,
     *,
     draws=None,
+    statistics=None,
+    randomisation_p=None,
     family: str = "secondary outcomes",
     alpha: float = 0.05,
 ) -> MultiplicityResult:
     """Holm and (when ``draws`` are given) Romano-Wolf adjusted p-values for a family.
 
-    ``draws`` (B x m): each outcome's statistic under the sharp null for the same B
-    re-assignments (e.g. ``RIResult.draws`` of each outcome stacked as columns), and
-    ``estimates`` the observed statistics on the same scale. Each column is studentised by its
-    SD over the draws before the step-down.
+    Holm adjusts ``p_values`` (each outcome's reported analysis). ``draws`` (B x m): each
+    outcome's randomisation statistic under the sharp null for the same B re-assignments (e.g.
+    ``RIResult.draws`` of each outcome stacked as columns); ``statistics`` the observed ones on
+    the same scale (default ``estimates``) and ``randomisation_p`` their unadjusted
+    randomisation p-values (shown beside). Each column is studentised by its SD over the draws
+    before the step-down.
     """
     names = list(outcomes)
     est = np.asarray(estimates, dtype=float)
@@ -155,14 +164,23 @@ def adjust_family(
         sd = D.std(axis=0, ddof=1)
         if np.any(sd <= 0):
             raise InputError("an outcome's statistic does not vary over the draws")
-        rw = romano_wolf(est / sd, D / sd)
+        obs = est if statistics is None else np.asarray(statistics, dtype=float)
+        if len(obs) != len(names):
+            raise InputError("one observed statistic per outcome is needed")
+        rw = romano_wolf(obs / sd, D / sd)
         n_draws = D.shape[0]
+    p_ri = (
+        np.full(len(names), np.nan)
+        if randomisation_p is None
+        else np.asarray(randomisation_p, dtype=float)
+    )
     table = pd.DataFrame(
         {
             "outcome": names,
             "estimate": est,
             "p_value": p,
             "p_holm": holm(p),
+            "p_randomisation": p_ri,
             "p_romano_wolf": rw,
         }
     )
