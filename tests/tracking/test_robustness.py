@@ -98,3 +98,24 @@ def test_few_clusters_beside_crv1_and_holm_only_without_randomisation(tracked):
     fam = r["multiplicity"]  # matched controls: no assignment to redraw, so no Romano-Wolf
     assert "Romano-Wolf not computed" in fam["notes"]
     assert all(o["p_romano_wolf"] is None and o["p_holm"] is not None for o in fam["outcomes"])
+
+
+def test_effect_report_sections_and_notebook(tracked, tmp_path):
+    from triplet.registry import find_trial
+    from triplet.reports import effect_report as er
+
+    _, rep = tracked["neighbourhood-pop"]
+    registry = rep.results_path.parents[3] / "registry.yaml"
+    ctx = er.load_context("neighbourhood-pop", registry)
+    parts = er.sensitivity_section(ctx)
+    assert [p[0].split("**")[1] for p in parts] == ["Smoothness", "Relative magnitudes"]
+    assert all(t is not None and img is not None and img.exists() for _, t, img in parts)
+    fc = er.few_clusters_table(ctx)
+    assert set(fc["method"]) == {"crv1", "cr2", "wild_bootstrap"}
+    assert fc.loc[fc["reported"], "method"].unique().tolist() == ["crv1"]
+    mt = er.multiplicity_table(ctx)
+    assert list(mt.columns)[:4] == ["outcome", "estimate", "p_value", "p_holm"]
+    html = er.build_effect_report(find_trial(registry, "neighbourhood-pop"), tmp_path / "r.html")
+    text = html.read_text()
+    assert "Sensitivity to parallel trends" in text and "Few clusters" in text
+    assert "Could not compute this section" not in text and "Traceback" not in text
