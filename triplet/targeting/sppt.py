@@ -6,14 +6,15 @@ by harm). The test pattern is resampled ``n_samples`` times (85% of its points w
 replacement, Andresen 2009; or a bootstrap of all of them); each area gets the ``conf_level``
 interval of its test share over the samples, and the base share is *similar* when it lies
 inside. ``S`` (the global S-index) is the share of areas that are similar, 1 = identical
-patterns; the robust S leaves out areas with no points in either pattern (Andresen 2016;
-Steenbeek et al. 2017, R package ``sppt``). ``local_s`` is +1 where the test share is higher
+patterns; the robust S leaves out areas with no points in either pattern (R package ``sppt``,
+Steenbeek et al. 2018). ``local_s`` is +1 where the test share is higher
 than the base share (an increase), -1 where lower, 0 where alike.
 
 The test is area-based: points are given by the area they fall in (an LSOA code, a grid id);
 points in no area are counted and reported, never silently lost. References: Andresen (2009),
-*J. Quantitative Criminology* 25: 333-347; Andresen (2016), *J. Research in Crime and
-Delinquency* 53: 58-82; Wheeler, Steenbeek & Andresen (2018), *J. Geographical Systems* 20.
+*J. Quantitative Criminology* 25: 333-347; Andresen & Malleson (2011), *J. Research in Crime
+and Delinquency* 48: 58-82; Andresen (2016), *Methodological Innovations* 9; Wheeler, Steenbeek
+& Andresen (2018), *Transactions in GIS* 22: 760-774.
 """
 
 from __future__ import annotations
