@@ -692,7 +692,7 @@ def sensitivity_section(ctx: ReportContext) -> list[tuple[str, pd.DataFrame | No
             continue
         bd = r.get("breakdown")
         if bd is None:
-            verdict = "not significant even when the pre-start trend is extrapolated exactly"
+            verdict = f"the interval includes no effect even at {sym} = 0"
         elif bd == "all":
             verdict = "significant for every bound tried"
         else:
@@ -702,7 +702,8 @@ def sensitivity_section(ctx: ReportContext) -> list[tuple[str, pd.DataFrame | No
             f"**{name}** ({meaning}); target: {r.get('target')}; interval assuming parallel "
             f"trends {lo:.4g} to {hi:.4g}; {verdict}."
         )
-        table = pd.DataFrame(r["bounds"]).rename(columns={"m": sym})
+        table = pd.DataFrame(r["bounds"]).reindex(columns=["m", "ci_low", "ci_high"])
+        table = table.rename(columns={"m": sym}).astype(float)
         out.append((text, table, result_figure(ctx, f"sensitivity_{key}")))
     return out
 
@@ -713,4 +714,5 @@ def multiplicity_table(ctx: ReportContext) -> pd.DataFrame | None:
     if not m:
         return None
     cols = ["outcome", "estimate", "p_value", "p_holm", "p_randomisation", "p_romano_wolf"]
-    return pd.DataFrame(m.get("outcomes") or []).reindex(columns=cols)
+    table = pd.DataFrame(m.get("outcomes") or []).reindex(columns=cols)
+    return table.astype({c: float for c in cols[1:]})  # null -> NaN, shown as "-"

@@ -58,7 +58,7 @@ def few_cluster_fields(x, rec: dict[str, Any], estimator: str) -> dict[str, Any]
         else:
             fc = poisson_few_clusters(x.panel, **kw)
     except (InputError, StateError) as exc:
-        return {**rec, "few_clusters": None, "notes": f"{rec.get('notes', '')}; CR2/wild: {exc}"}
+        return {**rec, "few_clusters": None, "notes": _join(rec.get("notes"), f"CR2/wild: {exc}")}
     out = {**rec, "few_clusters": fc.to_dict(), "inference": "crv1"}
     if chosen != "crv1":
         row = fc.row(chosen)
@@ -78,16 +78,24 @@ def few_cluster_fields(x, rec: dict[str, Any], estimator: str) -> dict[str, Any]
             out["rate_ratio_ci_low"], out["rate_ratio_ci_high"] = rr_lo, rr_hi
             out["percent_ci_low"] = None if rr_lo is None else 100.0 * (rr_lo - 1.0)
             out["percent_ci_high"] = None if rr_hi is None else 100.0 * (rr_hi - 1.0)
-        out["notes"] = (
-            f"{rec.get('notes', '')}; registered interval: {chosen.replace('_', ' ')} "
-            f"({fc.n_clusters} clusters; CRV1 figures in few_clusters)"
+        out["notes"] = _join(
+            rec.get("notes"),
+            f"registered interval: {chosen.replace('_', ' ')} "
+            f"({fc.n_clusters} clusters; CRV1 figures in few_clusters)",
         )
     elif n_g < few_cluster_threshold:
-        out["notes"] = (
-            f"{rec.get('notes', '')}; {n_g} clusters (< {few_cluster_threshold}): CR2 and wild "
-            "bootstrap intervals reported beside CRV1 in few_clusters"
+        out["notes"] = _join(
+            rec.get("notes"),
+            f"{n_g} clusters (< {few_cluster_threshold}): CR2 and wild bootstrap intervals "
+            "reported beside CRV1 in few_clusters",
         )
     return out
+
+
+def _join(notes: str | None, more: str) -> str:
+    """Append a clause to a record's notes (no doubled full stop)."""
+    base = (notes or "").rstrip().rstrip(".")
+    return f"{base}; {more}" if base else more
 
 
 def _exp(x, open_end):
