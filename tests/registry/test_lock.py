@@ -69,6 +69,7 @@ VOCABULARY = [
     "block",
     "pair",
     "cluster",
+    "cr2",  # analysis.inference
     "count",
     "harm",
     "units",

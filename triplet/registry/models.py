@@ -438,6 +438,11 @@ class AnalysisPlan(_Model):
     randomisation_draws: int = Field(
         description="Re-assignments drawn for randomisation inference.", default=10_000, ge=100
     )
+    inference: Literal["crv1", "cr2", "wild_bootstrap"] = Field(
+        default="crv1",
+        description="Primary interval of the DiD: crv1 (cluster-robust), cr2 (Bell-McCaffrey "
+        "df) or wild_bootstrap (wild cluster restricted bootstrap); see docs/tracking.md.",
+    )
     priors: Priors = Field(
         description="Priors of the Bayesian models (defaults are weakly informative).",
         default_factory=Priors,

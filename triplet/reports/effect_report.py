@@ -41,16 +41,19 @@ __all__ = [
     "deviations_table",
     "displacement_table",
     "event_study_image",
+    "few_clusters_table",
     "flow_figure",
     "flow_table",
     "headline",
     "load_context",
+    "multiplicity_table",
     "primary_table",
     "randomisation_table",
     "registration_table",
     "reproducibility_table",
     "result_figure",
     "rounded",
+    "sensitivity_section",
     "trends_figure",
 ]
 
@@ -644,3 +647,82 @@ def build_effect_report(
     check_no_identifiers(page, trial_identifiers(tf, root), where=out)
     archive_previous(out)
     return write_text(out, page)
+
+
+# --------------------------------------------------------------------------- issue 12 sections
+
+
+def few_clusters_table(ctx: ReportContext) -> pd.DataFrame:
+    """CRV1, CR2 (Bell-McCaffrey df) and wild-bootstrap inference of the DiD analyses that
+    report them (fewer than 40 clusters, or a registered CR2/bootstrap interval)."""
+    rows = []
+    for a in (ctx.results or {}).get("analyses") or []:
+        fc = a.get("few_clusters")
+        if not fc:
+            continue
+        for m in fc.get("methods") or []:
+            rows.append(
+                {
+                    "analysis": a.get("name"),
+                    "method": m.get("method"),
+                    "reported": m.get("method") == a.get("inference"),
+                    "estimate": fc.get("estimate"),
+                    "se": m.get("se"),
+                    "df": m.get("df"),
+                    "ci_low": m.get("ci_low"),
+                    "ci_high": m.get("ci_high"),
+                    "p_value": m.get("p_value"),
+                    "clusters": fc.get("n_clusters"),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+_SENSITIVITY = {
+    "smoothness": ("M", "the slope of the treated-comparison gap changes by at most M a month"),
+    "relative_magnitudes": (
+        "Mbar",
+        "month-to-month changes in the gap after the start are at most Mbar times the largest "
+        "before it",
+    ),
+}
+
+
+def sensitivity_section(ctx: ReportContext) -> list[tuple[str, pd.DataFrame | None, Path | None]]:
+    """Rambachan-Roth bounds: for each restriction a Markdown line, its table and its figure."""
+    s = (ctx.results or {}).get("sensitivity") or {}
+    out: list[tuple[str, pd.DataFrame | None, Path | None]] = []
+    for key, (sym, meaning) in _SENSITIVITY.items():
+        r = s.get(key)
+        name = key.replace("_", " ").capitalize()
+        if not r:
+            continue
+        if "bounds" not in r:
+            out.append((f"**{name}**: not computed ({r.get('reason')}).", None, None))
+            continue
+        bd = r.get("breakdown")
+        if bd is None:
+            verdict = f"the interval includes no effect even at {sym} = 0"
+        elif bd == "all":
+            verdict = "significant for every bound tried"
+        else:
+            verdict = f"significant up to {sym} = {bd:.3g} (the breakdown value)"
+        lo, hi = r["original_ci"]
+        text = (
+            f"**{name}** ({meaning}); target: {r.get('target')}; interval assuming parallel "
+            f"trends {lo:.4g} to {hi:.4g}; {verdict}."
+        )
+        table = pd.DataFrame(r["bounds"]).reindex(columns=["m", "ci_low", "ci_high"])
+        table = table.rename(columns={"m": sym}).astype(float)
+        out.append((text, table, result_figure(ctx, f"sensitivity_{key}")))
+    return out
+
+
+def multiplicity_table(ctx: ReportContext) -> pd.DataFrame | None:
+    """Unadjusted, Holm and Romano-Wolf p-values of the registered secondary outcomes."""
+    m = (ctx.results or {}).get("multiplicity")
+    if not m:
+        return None
+    cols = ["outcome", "estimate", "p_value", "p_holm", "p_randomisation", "p_romano_wolf"]
+    table = pd.DataFrame(m.get("outcomes") or []).reindex(columns=cols)
+    return table.astype({c: float for c in cols[1:]})  # null -> NaN, shown as "-"

@@ -113,8 +113,18 @@ def _pretrend(results: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _sensitivity(results: dict[str, Any] | None) -> bool:
+    """True when results.json reports a parallel-trends sensitivity analysis that was computed.
+
+    The section is ``{smoothness, relative_magnitudes}`` (triplet.tracking.robustness); a
+    restriction that could not be computed is ``{status: "not computed", reason}``, so at least
+    one restriction must carry bounds.
+    """
     s = (results or {}).get("sensitivity")
-    return isinstance(s, dict) and bool(s) and s.get("status", "ok") == "ok"
+    if not isinstance(s, dict) or not s:
+        return False
+    if "status" in s:
+        return s["status"] == "ok"
+    return any(isinstance(v, dict) and v.get("status", "ok") == "ok" for v in s.values())
 
 
 def sms_level(trial: Trial, results: dict[str, Any] | None = None) -> SmsLevel:

@@ -51,6 +51,9 @@ class EventStudyResult:
     post_mean: float = float("nan")  # mean of the k >= 0 coefficients (vs. the reference)
     post_mean_se: float = float("nan")
     df: int = 0
+    #: CRV1 covariance of the estimated coefficients (rows/columns k, the reference left out);
+    #: what the Rambachan-Roth sensitivity analysis (:mod:`triplet.tracking.honest_did`) needs
+    cov: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def post_mean_ci(self) -> tuple[float, float]:
@@ -236,6 +239,7 @@ def event_study(
     else:
         post_mean = post_se = float("nan")
     return EventStudyResult(
+        cov=pd.DataFrame(fit.cov, index=ks, columns=ks),
         post_mean=post_mean,
         post_mean_se=post_se,
         df=dof,

@@ -60,6 +60,7 @@ from triplet.tracking.results import (
     software_versions,
     write_results,
 )
+from triplet.tracking.robustness import few_cluster_fields, secondary_family, trends_sensitivity
 from triplet.tracking.staggered import staggered_did
 
 __all__ = [
@@ -243,7 +244,7 @@ class Estimated:
 
 def _twfe_did(x: AnalysisInput) -> Estimated:
     r = did(x.panel, **x.columns, treated="d", cluster=x.cluster, block=x.block)
-    return Estimated(r.to_dict(), r)
+    return Estimated(few_cluster_fields(x, r.to_dict(), "twfe_did"), r)
 
 
 def _event_study(x: AnalysisInput) -> Estimated:
@@ -291,6 +292,8 @@ def _count_did(family: Literal["poisson", "negbin"]) -> Callable[[AnalysisInput]
         rec = r.to_dict()
         if x.measure == "harm":
             rec["notes"] += "; harm in days is not a count: quasi-likelihood (robust SE)"
+        if family == "poisson":
+            rec = few_cluster_fields(x, rec, "poisson_did")
         return Estimated(rec, r)
 
     run.__name__ = f"_{family}_did"
@@ -594,6 +597,7 @@ class _Track:
     stage: Path
     notes: list[str]
     figures: dict[str, Path] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)  # results.json sections (issue 12)
 
     def input_for(self, spec: AnalysisSpec) -> AnalysisInput:
         return replace(self.base, panel=self.panels(spec), measure=_measure(spec.outcome))
@@ -659,7 +663,9 @@ def track_trial(
         block_rec = _block_att(track, n_draws)
         if block_rec is not None:
             analyses.append((block_rec, None))
+        family = secondary_family(tf.trial, specs, analyses, track.base, track.panels)
         results = _assemble(track, analyses, displacement, bayesian, lock, n_draws)  # assemble
+        results.update({"sensitivity": None, **track.extras, "multiplicity": family})
         panel = track.panels.all
         write_dataframe(track.stage / PANEL_FILE, panel.assign(month=panel["month"].astype(str)))
         write_results(track.stage, results)
@@ -731,6 +737,10 @@ def _supplements(track: _Track, prog, *, bayes: bool) -> tuple[dict | None, dict
             window=EVENT_WINDOW,
         )
         track.figure("event_study", es.plot())
+        sens, sens_results = trends_sensitivity(es, alpha=b.alpha)
+        track.extras["sensitivity"] = sens
+        for r in sens_results:
+            track.figure(f"sensitivity_{r.restriction}", r.plot())
     prog.done()
 
     displacement = None
