@@ -660,10 +660,11 @@ def track_trial(
                 track.figure(spec.figure, res.plot())
             prog.done()
         displacement, bayesian = _supplements(track, prog, bayes=bayes)
+        # the family pairs plan rows with their analyses, so it comes before the extra block ATT
+        family = secondary_family(tf.trial, specs, analyses, track.base, track.panels)
         block_rec = _block_att(track, n_draws)
         if block_rec is not None:
             analyses.append((block_rec, None))
-        family = secondary_family(tf.trial, specs, analyses, track.base, track.panels)
         results = _assemble(track, analyses, displacement, bayesian, lock, n_draws)  # assemble
         results.update({"sensitivity": None, **track.extras, "multiplicity": family})
         panel = track.panels.all
