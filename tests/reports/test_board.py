@@ -165,7 +165,7 @@ def test_verdicts_and_messages_on_the_page(entries):
     ):
         assert f"<strong>{label}</strong>" in board.html  # every rule and standard printed
     assert "Frequentist rule (registered)" in board.html  # each trial's own rule
-    assert "a minimum of two level 3 evaluations" in board.html  # the standard, cited
+    assert "at least two level 3 evaluations" in board.html  # the standard, paraphrased and cited
 
 
 def test_body_of_evidence_is_per_intervention_type(entries):

@@ -2,14 +2,14 @@
 
 Sherman et al. (1997), *Preventing Crime: What Works, What Doesn't, What's Promising*, ch. 2
 (restated in the 1998 NIJ Research in Brief, NCJ 171676), classify a *programme* - never a single
-evaluation - from all the evaluations of it:
+evaluation - from all the evaluations of it (paraphrased here; the wording of the source has
+not been checked against a copy of it):
 
-* **works**: "a minimum of two level 3 evaluations with significance tests showing
-  effectiveness and the preponderance of all available evidence supporting the same
-  conclusion";
-* **does not work**: the same criteria, with significance tests "showing ineffectiveness";
-* **promising**: "at least one level 3 evaluation with significance tests showing effectiveness
-  and the preponderance of the remaining evidence in support of the same conclusion";
+* **works**: at least two level 3 evaluations with significance tests showing effectiveness,
+  and the preponderance of all available evidence supporting the same conclusion;
+* **does not work**: the same criteria, with significance tests showing ineffectiveness;
+* **promising**: at least one level 3 evaluation with significance tests showing effectiveness,
+  and the preponderance of the remaining evidence supporting the same conclusion;
 * **unknown**: any programme not in one of the three categories above.
 
 How triplet reads them (stated on the Board and in docs/verdicts.md):
