@@ -6,8 +6,7 @@ in a row up to yesterday, or it is within ``washout_days`` untreated days after 
 treated day. The untreated days right after a treated run are washout days: they are neither
 treated nor controls in the analysis (carry-over; Senn 2002, *Cross-over Trials in Clinical
 Research*, ch. 1). Designs of this kind: Southend-on-Sea (1,800 place-days randomised day by
-day; Barnes, Williams, Sherman, Parmar, House & Brown 2020) and the West Midlands daily
-randomisation of patrol patterns.
+day) and the West Midlands daily randomisation of patrol patterns.
 
 Every place's chance of treatment on a day depends on its own earlier assignments only (never
 on outcomes), so randomisation inference that re-draws the whole day-by-day scheme
