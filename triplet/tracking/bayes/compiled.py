@@ -101,7 +101,9 @@ def compile_model(model, *, cache: bool = True):
             if base is not None:
                 _CACHE.move_to_end(key)
         if base is not None:
-            data = {v.name: np.asarray(v.get_value()) for v in model.data_vars}
+            # data the compiled functions do not read (unused by the log density) are skipped
+            known = {getattr(v, "name", None) for v in base.shared_var_keys}
+            data = {v.name: np.asarray(v.get_value()) for v in model.data_vars if v.name in known}
             compiled = base.with_data(**data) if data else base
             coords = {**(compiled.coords or {}), **_coords(model)}
             return dataclasses.replace(
