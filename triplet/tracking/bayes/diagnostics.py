@@ -164,21 +164,22 @@ def _sample(compiled, s: SamplerSettings, progress: bool):
 def sample_with_retry(model, settings: SamplerSettings, *, effect: tuple[str, ...],
                       derive=None, derived: tuple[str, ...] = (),
                       thresholds: Thresholds | None = None, progress: bool = True):
-    """Compile ``model`` once with nutpie (numba), sample, diagnose; retry once if it fails.
+    """Compile ``model`` once with nutpie (numba; reused across fits of the same structure,
+    :mod:`.compiled`), sample, diagnose; retry once if it fails.
 
     ``derive(idata) -> idata`` adds derived quantities (named in ``derived``) to the posterior
     before diagnosis. A sampler error counts as a failed attempt (``idata`` is then None).
     ESS >= 400: ``effect`` and ``derived``; R-hat <= 1.01: those and the scalar free
     parameters; R-hat <= 1.05: every free parameter. Returns ``(idata, diagnostics, settings_used)``.
     """
-    import nutpie
+    from triplet.tracking.bayes.compiled import compile_model
 
     thresholds = thresholds or Thresholds()
     all_vars = [v.name for v in model.free_RVs]
     effect_vars = list(effect) + list(derived)
     monitored = list(dict.fromkeys(
         [v.name for v in model.free_RVs if v.ndim == 0] + effect_vars))
-    compiled = nutpie.compile_pymc_model(model)
+    compiled, _reused = compile_model(model)
     s = settings
     first: tuple[str, ...] = ()
     for attempt in (1, 2):

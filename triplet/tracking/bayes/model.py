@@ -57,6 +57,7 @@ __all__ = [
     "PanelArrays",
     "build_count_model",
     "count_linear_predictor",
+    "count_model_data",
     "panel_arrays",
     "sd_prior",
 ]
@@ -215,19 +216,21 @@ def sd_prior(name: str, prior: Prior, **kw):
 
 
 def _unit_level(arr: PanelArrays, prefix: str, priors: Priors, intercept, effect, centred: bool,
-                shift=None):
+                shift=None, data: dict | None = None):
     """Unit effects ``a*`` (already shifted by ``effect * dbar`` and ``shift``, e.g. the unit x
-    post effects times ``pbar``) with nested group effects."""
+    post effects times ``pbar``) with nested group effects. ``data`` (from :func:`_data`)
+    replaces the arrays ``dbar`` and ``<group>_codes`` by the model's shared data."""
     import pymc as pm
     import pytensor.tensor as pt
 
-    mean = intercept + effect * arr.dbar
+    data = data or {}
+    mean = intercept + effect * data.get("dbar", arr.dbar)
     if shift is not None:
         mean = mean + shift
     for col, (codes, _levels) in arr.groups.items():
         sd = sd_prior(f"{prefix}{col}_sd", priors.unit_sd)
         z = pm.ZeroSumNormal(f"{prefix}{col}_z", sigma=1.0, dims=f"{col}")
-        mean = mean + sd * z[codes]
+        mean = mean + sd * z[data.get(f"{col}_codes", codes)]
     unit_sd = sd_prior(f"{prefix}unit_sd", priors.unit_sd)
     if centred:
         return pm.Normal(f"{prefix}unit_effect", mu=mean, sigma=unit_sd, dims="unit")
@@ -273,7 +276,7 @@ def _phase_months(arr: PanelArrays) -> dict[str, np.ndarray]:
     return {"baseline": np.flatnonzero(~post), "treatment": np.flatnonzero(post)}
 
 
-def _unit_post_level(arr: PanelArrays, prefix: str, prior: Prior):
+def _unit_post_level(arr: PanelArrays, prefix: str, prior: Prior, pbar=None):
     """Unit x post shifts ``c[u] = post_shift + unit_post_sd * z[u]`` and the shift
     ``c * pbar`` the unit effects absorb.
 
@@ -289,7 +292,7 @@ def _unit_post_level(arr: PanelArrays, prefix: str, prior: Prior):
     sd = sd_prior(f"{prefix}unit_post_sd", prior)
     z = pm.ZeroSumNormal(f"{prefix}unit_post_z", sigma=1.0, dims="unit")
     c = pm.Deterministic(f"{prefix}unit_post", common + sd * z, dims="unit")
-    return c, c * pt.as_tensor(arr.pbar)
+    return c, c * pt.as_tensor(arr.pbar if pbar is None else pbar)
 
 
 def use_centred(totals: np.ndarray, threshold: float = 10.0) -> bool:
@@ -309,6 +312,40 @@ def coords_of(arr: PanelArrays) -> dict[str, list]:
     for phase, idx in _phase_months(arr).items():
         coords[f"month_{phase}"] = [coords["month"][i] for i in idx]
     return coords
+
+
+def count_model_data(arr: PanelArrays, *, family: Family = "negbin",
+                     unit_post: bool = True) -> dict[str, np.ndarray]:
+    """The data of :func:`build_count_model` for ``arr``: the model's ``pm.Data`` by name.
+
+    Everything that depends on the counts lives here, none of it in the model's graph as a
+    constant, so the compiled log density depends only on the model's structure (family,
+    parametrisation, groups, baseline/treatment months) and is reused for new data: from
+    PyTensor's numba cache on disk, and in process through :mod:`.compiled`.
+    """
+    from scipy.special import gammaln
+
+    y, m, d = arr.y, arr.mask.astype(float), arr.d
+    dbar = arr.dbar
+    values = {
+        "y": y, "mask": m,
+        "dc": (d - dbar[:, None]) * m,  # centred DiD indicator, 0 where unobserved
+        "dbar": dbar, "pbar": arr.pbar,
+        "y_u": y.sum(axis=1), "y_t": y.sum(axis=0),
+        "n_obs": np.asarray(float(arr.n_obs)),
+        "mean_y": np.asarray(max(float(y.sum() / arr.n_obs), 0.05)),
+        "const": np.asarray(-float(gammaln(y[arr.mask] + 1.0).sum())),
+    }
+    values["y_d"] = np.asarray(float((y * values["dc"]).sum()))
+    if unit_post:
+        values["pc"] = arr.post_centred
+        values["y_pc"] = (y * values["pc"]).sum(axis=1)
+    if family == "negbin":
+        v, n = np.unique(y[arr.mask], return_counts=True)
+        values["count_value"], values["count_n"] = v.astype(float), n.astype(float)
+    for col, (codes, _levels) in arr.groups.items():
+        values[f"{col}_codes"] = codes.astype(np.int64)
+    return values
 
 
 def build_count_model(
@@ -331,48 +368,41 @@ def build_count_model(
     """
     import pymc as pm
     import pytensor.tensor as pt
-    from scipy.special import gammaln
 
     if family not in ("negbin", "poisson"):
         raise ValueError(f"family must be 'negbin' or 'poisson', got {family!r}")
-    y, m, d = arr.y, arr.mask.astype(float), arr.d
-    dbar = arr.dbar
-    dc = (d - dbar[:, None]) * m  # centred DiD indicator, 0 where unobserved
-    y_u, y_t = y.sum(axis=1), y.sum(axis=0)
-    y_d = float((y * dc).sum())
-    n_obs = arr.n_obs
-    mean_y = max(float(y.sum() / n_obs), 0.05)
+    values = count_model_data(arr, family=family, unit_post=unit_post)
     if centred is None:
-        centred = use_centred(y_u)
+        centred = use_centred(values["y_u"])
     # a month's effect is well informed (likelihood sd ~ 1/sqrt(total) < 0.05) only with
     # hundreds of events; below that, month effects are non-centred.
-    period_centred = use_centred(y_t, 400.0)
+    period_centred = use_centred(values["y_t"], 400.0)
     with pm.Model(coords=coords_of(arr)) as model:
-        intercept = pm.Normal("intercept", mu=np.log(mean_y), sigma=2.5)
+        x = {name: pm.Data(name, v) for name, v in values.items()}
+        intercept = pm.Normal("intercept", mu=pt.log(x["mean_y"]), sigma=2.5)
         beta = pm.Normal("beta", mu=priors.effect.mu, sigma=priors.effect.sigma)
-        c, c_shift = (_unit_post_level(arr, "", unit_post_sd) if unit_post else (None, None))
-        unit = _unit_level(arr, "", priors, intercept, beta, centred, shift=c_shift)
+        c, c_shift = (_unit_post_level(arr, "", unit_post_sd, pbar=x["pbar"]) if unit_post
+                      else (None, None))
+        unit = _unit_level(arr, "", priors, intercept, beta, centred, shift=c_shift, data=x)
         period = _period_level("", priors, period_centred, arr if unit_post else None)
-        eta = unit[:, None] + period[None, :] + beta * dc
-        linear = pt.dot(y_u, unit) + pt.dot(y_t, period) + beta * y_d
+        eta = unit[:, None] + period[None, :] + beta * x["dc"]
+        linear = pt.dot(x["y_u"], unit) + pt.dot(x["y_t"], period) + beta * x["y_d"]
         if unit_post:
-            pc = arr.post_centred
-            eta = eta + c[:, None] * pc
-            linear = linear + pt.dot((y * pc).sum(axis=1), c)
-        const = -float(gammaln(y[arr.mask] + 1.0).sum())
+            eta = eta + c[:, None] * x["pc"]
+            linear = linear + pt.dot(x["y_pc"], c)
+        m, n_obs = x["mask"], x["n_obs"]
         if family == "poisson":
-            loglik = linear - pt.sum(m * pt.exp(eta)) + const
+            loglik = linear - pt.sum(m * pt.exp(eta)) + x["const"]
         else:
-            vals, counts = np.unique(y[arr.mask], return_counts=True)
             inv = pm.HalfNormal("inv_sqrt_alpha", sigma=1.0)
             alpha = pm.Deterministic("alpha", 1.0 / pt.square(inv))
             loglik = (
-                pt.sum(counts * pt.gammaln(vals + alpha))
+                pt.sum(x["count_n"] * pt.gammaln(x["count_value"] + alpha))
                 - n_obs * pt.gammaln(alpha)
-                + const
+                + x["const"]
                 + n_obs * alpha * pt.log(alpha)
                 + linear
-                - pt.sum(m * (alpha + y) * pt.log(alpha + pt.exp(eta)))
+                - pt.sum(m * (alpha + x["y"]) * pt.log(alpha + pt.exp(eta)))
             )
         pm.Potential("loglik", loglik)
     model.triplet_info = {"centred": centred, "period_centred": period_centred,  # type: ignore[attr-defined]
