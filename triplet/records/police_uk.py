@@ -38,7 +38,9 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -821,6 +823,31 @@ def _take_rows(table: pa.Table, keep: np.ndarray) -> pa.Table:
     return pa.concat_tables(pieces) if pieces else table.slice(0, 0)
 
 
+def _checked_files(street: Iterable, encoding: str) -> Iterator[tuple[int, Path, tuple | None]]:
+    """(file number, path, :func:`_check_file_fast` result) in file order.
+
+    With more than one core the next file is parsed and checked while this one's result is
+    used (pyarrow's reader and compute kernels and numpy release the GIL): the bare pyarrow
+    read uses every core for its parse, the checks would otherwise run on one. At most one
+    file per worker is in flight, so memory stays bounded by a few files.
+    """
+    workers = max(1, min(2, pa.cpu_count()))
+    if workers == 1:
+        for i, p in street:
+            yield i, p, _check_file_fast(p, encoding, i)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        for i, p in street:
+            pending.append((i, p, pool.submit(_check_file_fast, p, encoding, i)))
+            if len(pending) >= workers:
+                j, q, future = pending.popleft()
+                yield j, q, future.result()
+        while pending:
+            j, q, future = pending.popleft()
+            yield j, q, future.result()
+
+
 def _frame_fast(
     street: Iterable, encoding: str, names: list[str]
 ) -> tuple[pa.Table, list[pl.DataFrame], int, int] | None:
@@ -835,8 +862,7 @@ def _frame_fast(
     bad_parts: list[pl.DataFrame] = []
     bad_text: list[pa.Table] = []
     n_read = 0
-    for i, p in street:
-        fast = _check_file_fast(p, encoding, i)
+    for i, p, fast in _checked_files(street, encoding):
         if fast is None:
             raw = _raw_street(p, encoding, i)
             k, b = _check_rows(raw)
