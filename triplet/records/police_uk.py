@@ -560,7 +560,8 @@ def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _may_need_trim(col: pa.ChunkedArray) -> bool:
-    """Whether some value might start or end with whitespace (checked on first/last bytes).
+    """Whether some value might start or end with whitespace, or is empty but not null
+    (a quoted ``""``), checked on the first and last bytes and the lengths.
 
     An empty value's "first byte" is its neighbour's: a false alarm at worst (the column is
     then trimmed exactly), never a miss.
@@ -569,6 +570,11 @@ def _may_need_trim(col: pa.ChunkedArray) -> bool:
         if len(arr) == 0 or arr.null_count == len(arr):
             continue
         offsets, data = _string_buffers(arr)
+        empty = np.diff(offsets) == 0
+        if arr.null_count:
+            empty &= np.asarray(arr.is_valid(), dtype=bool)
+        if empty.any():  # a quoted "" is text, not null: blank -> null by the trim
+            return True
         if len(data) == 0:
             continue
         at = offsets.astype(np.intp)
@@ -689,8 +695,12 @@ def _check_file_fast(
         t = pcsv.read_csv(
             path,
             read_options=pcsv.ReadOptions(block_size=_BLOCK_SIZE),
+            # as the careful path's reader: an empty cell is null, a quoted "" is empty text
             convert_options=pcsv.ConvertOptions(
-                column_types=_PLAIN, strings_can_be_null=True, null_values=[""]
+                column_types=_PLAIN,
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=False,
             ),
         )
         lon = pc.cast(t["Longitude"], pa.float64())
