@@ -221,7 +221,7 @@ def roles_map(
     pal.update(colours or {})
     r = pd.Series(roles, dtype="str")
     r.index = r.index.astype(str)
-    role = polygons[id_column].astype(str).map(r).fillna("other").to_numpy(dtype=object)
+    role = polygons[id_column].astype(str).map(r).astype(object).fillna("other").to_numpy(dtype=object)
     extra = [x for x in dict.fromkeys(role) if x not in pal]
     spare = [c for c in OKABE_ITO.values() if c not in pal.values()]
     for x, c in zip(extra, spare, strict=False):
