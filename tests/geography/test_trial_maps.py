@@ -77,8 +77,6 @@ def test_boundaries_data_source(lsoa2021_path):
     b = load_boundaries(real, Path("."))
     assert b.n_units == 229 and b.vintage == 2021
     assert len(load_source(real, Path("."))) == 229
-    with pytest.raises(ValueError, match="where only for kind: boundaries"):
-        DataSource(name="x", kind="units", uri="u.csv", where="A=B")
     missing = DataSource(name="x", kind="boundaries", uri="nowhere.gpkg")
     with pytest.raises(InputError, match="file not found"):
         load_boundaries(missing, Path("."))

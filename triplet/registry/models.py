@@ -513,8 +513,8 @@ class DataSource(_Model):
     )
     id_column: str | None = Field(
         default=None,
-        description="Boundaries only: the id column (default: the finest ONS code column, "
-        "e.g. LSOA21CD); its values are the trial's unit ids.",
+        description="Boundaries only (other kinds ignore it): the id column (default: the finest "
+        "ONS code column, e.g. LSOA21CD); its values are the trial's unit ids.",
     )
     where: str | None = Field(
         default=None,
@@ -533,13 +533,6 @@ class DataSource(_Model):
     def _simulated_only_for_examples(self) -> DataSource:
         if self.simulated_effect is not None and not self.uri.startswith("example://"):
             raise ValueError("simulated_effect is only allowed on example:// (synthetic) sources")
-        return self
-
-    @model_validator(mode="after")
-    def _boundary_fields_only_for_boundaries(self) -> DataSource:
-        given = [f for f in ("id_column", "where", "layer") if getattr(self, f) is not None]
-        if given and self.kind != "boundaries":
-            raise ValueError(f"{', '.join(given)} only for kind: boundaries")
         return self
 
 
