@@ -44,6 +44,7 @@ class TrialMap:
     roles: pd.Series
     polygons: Any
     synthetic: bool = False
+    unit_label: str = "areas"
 
     def summary(self) -> pd.DataFrame:
         """Areas per role."""
@@ -69,7 +70,7 @@ class TrialMap:
             self.roles,
             ax=ax,
             title=title if title is not None else f"Areas of the trial{label}",
-            legend_title="areas",
+            legend_title=f"{self.unit_label} (number)",
         )
 
 
@@ -99,7 +100,15 @@ def trial_map(trial_file: Any, assignment: pd.DataFrame | None = None) -> TrialM
         buffer = sorted({v for r in rings.values() for v in r} - set(roles.index))
         roles = pd.concat([roles, pd.Series("buffer", index=pd.Index(buffer, dtype=str))])
     synthetic = any(s.uri.startswith("example://") for s in trial.data_sources)
-    return TrialMap(trial_id=trial.id, roles=roles, polygons=polygons, synthetic=synthetic)
+    level = str(trial.units.level or "").strip()
+    label = (level.upper() if level.lower() in ("lsoa", "msoa", "oa") else level) or "area"
+    return TrialMap(
+        trial_id=trial.id,
+        roles=roles,
+        polygons=polygons,
+        synthetic=synthetic,
+        unit_label=f"{label}s",
+    )
 
 
 def trial_map_uri(trial_file: Any, *, dpi: int = 90) -> str | None:
