@@ -53,7 +53,9 @@ def test_example_polygons_tile_the_borough(polygons):
     assert np.median(shapely.area(geoms)) == pytest.approx(630.0**2, rel=0.05)
     # deterministic
     again = borough_polygons(lsoas)
-    assert all(shapely.equals_exact(a, b, 1e-6) for a, b in zip(geoms, again.geometry.values))
+    assert all(
+        shapely.equals_exact(a, b, 1e-6) for a, b in zip(geoms, again.geometry.values, strict=True)
+    )
     # the synthetic crimes fall mostly in their own LSOA's polygon (jitter of half a cell)
     from triplet.geography import join_points
 
