@@ -502,13 +502,25 @@ class DataSource(_Model):
     """A data set the trial uses. ``uri`` is a path (relative to the registry) or example://..."""
 
     name: str = Field(description="What the data set is.", min_length=1)
-    kind: Literal["records", "units", "covariates", "other"] = Field(
-        description="records (crime records), units (unit table), covariates or other."
+    kind: Literal["records", "units", "covariates", "boundaries", "other"] = Field(
+        description="records (crime records), units (unit table), covariates, boundaries "
+        "(polygons of the units: GeoJSON, GeoPackage or Shapefile, for buffer rings and maps) "
+        "or other."
     )
     uri: str = Field(
-        description="Path relative to the folder of registry.yaml, or example://borough[/lsoas|/offenders]?seed=N.",
+        description="Path relative to the folder of registry.yaml, or example://borough[/lsoas|/offenders|/polygons]?seed=N.",
         min_length=1,
     )
+    id_column: str | None = Field(
+        default=None,
+        description="Boundaries only (other kinds ignore it): the id column (default: the finest "
+        "ONS code column, e.g. LSOA21CD); its values are the trial's unit ids.",
+    )
+    where: str | None = Field(
+        default=None,
+        description="Boundaries only: keep areas where COLUMN=VALUE (e.g. LAD22NM=Croydon).",
+    )
+    layer: str | None = Field(default=None, description="Boundaries only: GeoPackage layer.")
     provider: str | None = Field(default=None, description="Agency that supplies the data.")
     mapping: str | None = Field(default=None, description="Column-mapping YAML for an extract.")
     simulated_effect: float | None = Field(

@@ -46,6 +46,7 @@ __all__ = [
     "flow_table",
     "headline",
     "load_context",
+    "map_figure",
     "multiplicity_table",
     "primary_table",
     "randomisation_table",
@@ -726,3 +727,19 @@ def multiplicity_table(ctx: ReportContext) -> pd.DataFrame | None:
     cols = ["outcome", "estimate", "p_value", "p_holm", "p_randomisation", "p_romano_wolf"]
     table = pd.DataFrame(m.get("outcomes") or []).reindex(columns=cols)
     return table.astype({c: float for c in cols[1:]})  # null -> NaN, shown as "-"
+
+
+# --------------------------------------------------------------------------- issue 11 map
+
+
+def map_figure(ctx: ReportContext) -> Figure | None:
+    """Map of the trial's treatment, control and buffer areas (place-based trials with a
+    ``kind: boundaries`` source; None otherwise: people and times are never mapped)."""
+    from triplet.geography.trialmap import trial_map
+
+    tm = trial_map(ctx.trial_file, ctx.assignment)
+    if tm is None:
+        return None
+    fig = Figure(figsize=(6.5, 5.2))
+    tm.plot(ax=fig.add_subplot())
+    return fig

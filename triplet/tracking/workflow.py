@@ -939,7 +939,11 @@ def _displacement(tf, records, assignment, measure, alpha, notes) -> dict[str, A
 
     trial = tf.trial
     try:
-        units = load_source(trial.source("units"), tf.root or tf.dir, trial=trial, file=tf.path)
+        try:
+            source = trial.source("units")
+        except KeyError:  # a boundary file gives a units table with neighbours too (issue 11)
+            source = trial.source("boundaries")
+        units = load_source(source, tf.root or tf.dir, trial=trial, file=tf.path)
     except KeyError:
         notes.append(
             "analysis.buffer is true but the trial has no units source with "
