@@ -28,7 +28,7 @@ from triplet.errors import InputError, Problem
 from triplet.testing.crossover import PlaceDayRules, draw_place_days
 from triplet.tracking.did import fit_fixed_effects
 
-__all__ = ["PlaceDayEffect", "place_day_effect", "place_day_panel"]
+__all__ = ["PlaceDayEffect", "place_day_effect", "place_day_panel", "place_day_trends"]
 
 
 @dataclass(frozen=True)
@@ -241,3 +241,23 @@ def place_day_panel(
     panel["slot"] = panel["day"] + ("/" + panel["shift"] if shifts else "")
     panel.attrs["n_records"] = int(panel["count"].sum())
     return panel
+
+
+def place_day_trends(panel: pd.DataFrame, outcome: str = "count", ax=None):
+    """Weekly mean ``outcome`` per place-day on treated and on control place-days (washout
+    days left out): the raw comparison behind the fixed-effects estimate. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.6))
+    keep = panel[~panel["washout"].astype(bool)]
+    week = pd.to_datetime(keep["day"]).dt.to_period("W").dt.start_time
+    means = keep.groupby([week, keep["treated"].astype(bool)])[outcome].mean().unstack()
+    for arm, label, colour in ((True, "treated", "#cf222e"), (False, "control", "#0550ae")):
+        if arm in means:
+            ax.plot(means.index, means[arm].to_numpy(), label=f"{label} place-days", color=colour)
+    ax.set_ylabel(f"mean {outcome} per place-day")
+    ax.set_xlabel("week")
+    ax.legend(frameon=False)
+    ax.set_title("Treated and control place-days, weekly means (washout days left out)")
+    return ax

@@ -398,7 +398,7 @@ ANALYSES: dict[Estimator, AnalysisKind] = {
         _place_day,
         "change in {unit} per place-day on treated place-days, against control place-days "
         "(place + day fixed effects; washout days left out)",
-        figure="place_day",
+        figure="randomisation",
     ),
 }
 
@@ -828,11 +828,13 @@ def _supplements(track: _Track, prog, *, bayes: bool) -> tuple[dict | None, dict
     prog.step("figures")
     if tf.trial.design.method is DesignMethod.place_day:  # no months, arms or buffers
         from triplet.testing.crossover import PlaceDayAssignment, PlaceDayRules
+        from triplet.tracking.place_day import place_day_trends
 
         s = tf.trial.design.place_day
         rules = PlaceDayRules(s.treated_per_day, s.max_consecutive, s.washout_days)
         sched = track.assignment.assign(day=b.panel["slot"].to_numpy())
         track.figure("schedule", PlaceDayAssignment(sched, rules, tf.trial.design.seed).plot())
+        track.figure("trends", place_day_trends(b.panel, b.measure))
         prog.done()
         return None, None
     trend = did(b.panel, outcome=b.measure, unit="unit", time="month", treated="d")
