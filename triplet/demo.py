@@ -46,7 +46,9 @@ def _prepare(out: Path) -> Path:
     shutil.copytree(
         REPO / "trials",
         work / "trials",
-        ignore=shutil.ignore_patterns("assignment.csv", "lock.json", "results", "reports", "design"),
+        ignore=shutil.ignore_patterns(
+            "assignment.csv", "lock.json", "results", "reports", "design"
+        ),
     )
     return work
 
