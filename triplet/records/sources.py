@@ -272,6 +272,18 @@ def _inject(
                 message=f"records have no column {unit_column!r}",
             )
         )
+    if "day" in assignment.columns and "treated" in assignment.columns:  # a place-day schedule
+        from triplet.example.effect import inject_place_day_effect
+
+        scheme = trial.design.place_day
+        return inject_place_day_effect(
+            frame,
+            unit_column=unit_column,
+            schedule=assignment,
+            rate_ratio=float(source.simulated_effect),
+            seed=trial.design.seed,
+            shifts=[(s.name, s.start) for s in scheme.shifts] if scheme else (),
+        )
     for col in ("unit", "arm"):
         if col not in assignment.columns:
             raise InputError(Problem(file="assignment", field=col, message="column missing"))

@@ -65,8 +65,19 @@ ACRONYM_LEVELS = {"lsoa", "msoa", "oa"}
 BAYES_FAILED = "Bayesian estimate failed convergence checks: not reported"
 #: estimators whose ``estimate`` is an absolute effect (outcome units per treated unit-month)
 ADDITIVE_ESTIMATORS = frozenset(
-    {"twfe_did", "event_study", "staggered_did", "randomisation_inference", "block_att"}
+    {
+        "twfe_did",
+        "event_study",
+        "staggered_did",
+        "randomisation_inference",
+        "block_att",
+        "place_day",
+    }
 )
+
+
+def _harm(primary: dict, t) -> bool:
+    return (primary.get("measure") or t.outcomes.primary.measure) == "harm"
 
 
 @dataclass(frozen=True)
@@ -324,9 +335,8 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         else None,
         "absolute_ci_low": primary.get("ci_low"),
         "absolute_ci_high": primary.get("ci_high"),
-        "absolute_unit": "days of harm per unit-month"
-        if (primary.get("measure") or t.outcomes.primary.measure) == "harm"
-        else "crimes per unit-month",
+        "absolute_unit": ("days of harm per " if _harm(primary, t) else "crimes per ")
+        + ("place-day" if primary.get("estimator") == "place_day" else "unit-month"),
         "estimator": primary.get("estimator"),
         "bayes_status": None if not bayes else bayes.get("status"),
         "p_reduction": v.p_reduction,
@@ -342,6 +352,9 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         "rule_power": evidence.rates_words(rates, "power"),
         "underpowered": bool((rates or {}).get("below_target")),
         "reason": v.reason,
+        "crossover_places": _get(r, "n_units.assigned")
+        if primary.get("estimator") == "place_day"
+        else None,
         "n_treatment": _get(r, "n_units.treatment"),
         "n_control": _get(r, "n_units.control"),
         "n_analysed": _get(r, "n_units.analysed"),
