@@ -365,6 +365,31 @@ def _ids(data: pd.DataFrame, canon: str, mapping: DeliveryMapping, flag, key) ->
              "already_pseudonymised is true")
 
 
+def _speed_spikes(
+    xs: np.ndarray, ys: np.ndarray, tt: np.ndarray, g: np.ndarray, max_kmh: float
+) -> np.ndarray:
+    """Pings (sorted by device, then time) reached too fast and left too fast (a spike); then,
+    with the spikes removed, a device's last ping reached too fast."""
+
+    def fast(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        i = np.flatnonzero(keep)
+        same = g[i][1:] == g[i][:-1]
+        dist = np.hypot(np.diff(xs[i]), np.diff(ys[i]))
+        hours = np.diff(tt[i]) / 3.6e12
+        f = same & (dist / 1000 > max_kmh * np.maximum(hours, 1e-12))
+        return i, np.concatenate([[False], f]), np.concatenate([f, [False]])
+
+    out = np.zeros(len(tt), dtype=bool)
+    if len(tt) < 2:
+        return out
+    i, f_in, f_out = fast(np.ones(len(tt), dtype=bool))
+    out[i[f_in & f_out]] = True
+    i, f_in, _ = fast(~out)
+    same_next = np.concatenate([g[i][1:] == g[i][:-1], [False]])
+    out[i[f_in & ~same_next]] = True
+    return out
+
+
 def read_pings(
     path: str | Path,
     mapping: str | Path | DeliveryMapping,
@@ -437,20 +462,10 @@ def read_pings(
         flag(m, "timestamp", "duplicate ping (same device and time as a previous ping)")
         keep = ~(earlier | same)
         rows, g, tt = rows[keep], g[keep], tt[keep]
-        if len(rows) > 1:
-            xs, ys = x[rows], y[rows]
-            same_dev = g[1:] == g[:-1]
-            dist = np.hypot(np.diff(xs), np.diff(ys))
-            hours = np.diff(tt) / 3.6e12
-            speed = np.where(same_dev, dist / 1000 / np.maximum(hours, 1e-12), 0.0)
-            fast = speed > max_speed_kmh
-            fast_in = np.concatenate([[False], fast])
-            fast_out = np.concatenate([fast, [False]])
-            last = np.concatenate([~same_dev, [True]])
-            spike = fast_in & (fast_out | last)
-            m = np.zeros(n, dtype=bool)
-            m[rows[spike]] = True
-            flag(m, cx, f"impossible speed (over {max_speed_kmh:g} km/h from the previous ping)")
+        spike = _speed_spikes(x[rows], y[rows], tt, g, max_speed_kmh)
+        m = np.zeros(n, dtype=bool)
+        m[rows[spike]] = True
+        flag(m, cx, f"impossible speed (over {max_speed_kmh:g} km/h from the previous ping)")
 
     bad = flag.bad
     lines = np.arange(offset, n + offset)
