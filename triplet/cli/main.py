@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "triplet.cli.targeting",
     "triplet.cli.testing",
     "triplet.cli.tracking",
+    "triplet.cli.delivery",
     "triplet.cli.reports",
     "triplet.cli.performance",
 )

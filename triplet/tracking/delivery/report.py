@@ -16,7 +16,13 @@ import pandas as pd
 
 from triplet.errors import InputError
 
-__all__ = ["DOSE_SHORTFALL", "DeliveryReport", "delivery_report", "planned_per_day"]
+__all__ = [
+    "DOSE_SHORTFALL",
+    "SHORTFALL_TEXT",
+    "DeliveryReport",
+    "delivery_report",
+    "planned_per_day",
+]
 
 #: Below this delivered share of the registered dose the trial tests the delivery, not the idea.
 DOSE_SHORTFALL = 0.5
