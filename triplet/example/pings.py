@@ -13,10 +13,10 @@ and Southend trials measured):
 
 :func:`example_dose` gives the true delivered minutes per unit-month, and
 :func:`inject_dose_effect` thins records so that a unit-month with a share ``s`` of the
-registered dose delivered has its expected count multiplied by ``rate_ratio ** s``
-(thinning theorem, as :func:`triplet.example.inject_effect`): the effect depends on the dose
-delivered, in either arm, so the complier average causal effect of the full dose is larger
-than the intention-to-treat effect.
+registered dose delivered has its expected count multiplied by ``1 - (1 - rate_ratio) * s``
+(linear in the dose; thinning theorem, as :func:`triplet.example.inject_effect`): the effect
+depends on the dose delivered, in either arm, so the complier average causal effect of the full
+dose (``rate_ratio - 1`` as a proportion) is larger than the intention-to-treat effect.
 """
 
 from __future__ import annotations
@@ -250,7 +250,8 @@ def inject_dose_effect(
     seed: int,
 ) -> pd.DataFrame:
     """Thin records so a unit-month with dose share ``s`` keeps each record with probability
-    ``rate_ratio ** s`` (``dose``: ``unit, month, share``). Returns a new frame."""
+    ``1 - (1 - rate_ratio) * s`` (clipped to [0, 1]; ``dose``: ``unit, month, share``).
+    Returns a new frame."""
     if not 0 < rate_ratio <= 1:
         raise InputError(f"rate_ratio must be in (0, 1] for thinning; got {rate_ratio}")
     if unit_column not in records.columns:
@@ -260,7 +261,7 @@ def inject_dose_effect(
         [records[unit_column].astype("str"), records["month"]], names=["unit", "month"]
     )
     s = share.reindex(key).to_numpy(dtype=float)
-    keep_p = np.where(np.isfinite(s), rate_ratio ** np.clip(s, 0, None), 1.0)
+    keep_p = np.where(np.isfinite(s), np.clip(1 - (1 - rate_ratio) * s, 0, 1), 1.0)
     draws = Generator(PCG64(seed)).random(len(records))
     out = records.loc[draws < keep_p].reset_index(drop=True)
     out.attrs["n_removed"] = int((draws >= keep_p).sum())

@@ -153,6 +153,7 @@ class Estimator(StrEnum):
     displacement = "displacement"  # WDQ (Bowers & Johnson 2003) and buffer DiD
     bayesian_count = "bayesian_count"  # hierarchical negative-binomial (PyMC, nutpie)
     bayesian_harm = "bayesian_harm"  # hurdle model for harm (PyMC, nutpie)
+    cace_2sls = "cace_2sls"  # complier average causal effect of the delivered dose (2SLS)
 
 
 class Owner(_Model):

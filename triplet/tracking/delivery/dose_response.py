@@ -51,7 +51,7 @@ class DoseResponse:
         ax.axhline(0, color="0.6", lw=0.8)
         ax.set_xlabel("share of the registered dose delivered (%)")
         ax.set_ylabel(f"change in {self.outcome} per unit-month\n(vs control units' change)")
-        ax.set_title("Dose-response (exploratory: dose not randomised within arms)")
+        ax.set_title("Dose-response (exploratory)", fontsize=10)
         ax.legend(frameon=False, fontsize=8)
         return ax
 
@@ -66,11 +66,12 @@ def dose_response(
 ) -> DoseResponse:
     """Per-unit DiD of ``outcome`` against mean ``dose`` in the treatment months (``panel``
     with ``treated``, ``period``)."""
-    post = panel["period"].ne("baseline")
+    panel = panel[panel["period"].isin(["baseline", "treatment"])]
+    post = panel["period"].eq("treatment")
     g = panel.assign(_post=post).groupby([unit, "_post"])[outcome].mean().unstack()
     change = g[True] - g[False]
-    arm = panel.groupby(unit)["treated"].max().map({1: "treatment", 0: "control",
-                                                    True: "treatment", False: "control"})
+    treated = panel.groupby(unit)["treated"].max().astype(bool)
+    arm = pd.Series(np.where(treated, "treatment", "control"), index=treated.index)
     d = panel[post].groupby(unit)[dose].mean()
     t = pd.DataFrame({"unit": change.index.astype(str), "arm": arm.reindex(change.index).to_numpy(),
                       "dose": d.reindex(change.index).to_numpy(),

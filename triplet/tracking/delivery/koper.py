@@ -54,7 +54,7 @@ class KoperCurve:
         from statsmodels.duration.survfunc import SurvfuncRight
 
         rows = []
-        for band, g in self.table.groupby("band", sort=False, observed=True):
+        for band, g in self.table.groupby("band", sort=True, observed=True):
             sf = SurvfuncRight(g["hours"].to_numpy(), g["event"].to_numpy())
             med = sf.quantile(0.5)
             rows.append(
@@ -92,7 +92,7 @@ class KoperCurve:
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         colours = ["#999999", "#E69F00", "#0072B2", "#009E73"]
-        for (band, g), c in zip(self.table.groupby("band", sort=False, observed=True), colours,
+        for (band, g), c in zip(self.table.groupby("band", sort=True, observed=True), colours,
                                 strict=False):
             sf = SurvfuncRight(g["hours"].to_numpy(), g["event"].to_numpy())
             ax.step(np.r_[0, sf.surv_times], np.r_[1, sf.surv_prob], where="post", color=c,
@@ -100,10 +100,11 @@ class KoperCurve:
         ax.set_xlabel("hours after the visit ended")
         ax.set_ylabel("share with no crime yet")
         ax.set_ylim(0, 1.02)
-        ax.legend(frameon=False, fontsize=8)
         hr = self.hazard_ratio_per_5min
-        ax.set_title("Koper curve: time to the next crime after a visit"
-                     + (f" (Cox HR per 5 min {hr:.2f})" if hr is not None else ""))
+        ax.legend(frameon=False, fontsize=8, title="visit length"
+                  + (f" (Cox HR per 5 min {hr:.2f})" if hr is not None else ""),
+                  title_fontsize=8)
+        ax.set_title("Koper curve: time to the next crime after a visit", fontsize=10)
         return ax
 
 
