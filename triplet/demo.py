@@ -8,7 +8,9 @@ through the same ``triplet`` commands an analyst would type, in order:
 1. validate the registry;
 2. export the example borough and target harm (ranking, concentration, targeting notebook);
 3. diagnose each trial's design by simulation and assign it (writes assignment and lock);
-4. track each trial (difference-in-differences, randomisation inference, Bayesian estimate);
+4. measure each trial's delivery (``triplet delivery``: delivered vs registered dose, both arms)
+   and track each trial (difference-in-differences, randomisation inference, Bayesian estimate,
+   the CACE of the delivered dose);
 5. write each trial's effect report and the Board's "what works" page;
 6. monitor the partnership's indicators (``triplet monitor``: the performance page).
 """
@@ -104,7 +106,9 @@ def run(out: Path, *, sims: int = 200, draws: int | None = None) -> dict[str, Pa
             ),
         )
     )
-    trial_ids = list(load_registry(registry).trials)
+    loaded = load_registry(registry).trials
+    trial_ids = list(loaded)
+    with_delivery = [tid for tid in trial_ids if loaded[tid].trial.delivery is not None]
     for tid in trial_ids:
         steps.append(
             (
@@ -115,6 +119,15 @@ def run(out: Path, *, sims: int = 200, draws: int | None = None) -> dict[str, Pa
                         ["design", tid, "--registry", str(registry), "--sims", str(sims)],
                     ),
                     _step(f"assign {tid}", ["assign", tid, "--registry", str(registry)]),
+                ),
+            )
+        )
+    for tid in with_delivery:  # issue 16: delivery first (track leaves its files in place)
+        steps.append(
+            (
+                f"Delivery {tid}",
+                lambda tid=tid: _step(
+                    f"delivery {tid}", ["delivery", tid, "--registry", str(registry)]
                 ),
             )
         )
@@ -163,6 +176,8 @@ def run(out: Path, *, sims: int = 200, draws: int | None = None) -> dict[str, Pa
     for tid in trial_ids:
         outputs[f"{tid} results"] = work / "trials" / tid / "results" / "results.json"
         outputs[f"{tid} report"] = work / "trials" / tid / "reports" / "effect_report.html"
+    for tid in with_delivery:
+        outputs[f"{tid} delivery"] = work / "trials" / tid / "results" / "delivery.json"
     outputs["board"] = board
     outputs["performance page"] = work / "performance" / "performance.html"
     return outputs
