@@ -39,8 +39,10 @@ def delivery(
     run = run_delivery(registry, trial_id, rerun=rerun, until=until)
     if run.archived is not None:
         out.print(f"moved the earlier delivery files to {run.archived}")
-    t = Table(title=f"{trial_id}: delivery {run.report.first_day} to {run.report.last_day}",
-              title_justify="left")
+    t = Table(
+        title=f"{trial_id}: delivery {run.report.first_day} to {run.report.last_day}",
+        title_justify="left",
+    )
     t.add_column("")
     t.add_column("value", justify="right")
     for item, value in run.report.summary().itertuples(index=False):
@@ -48,8 +50,10 @@ def delivery(
     out.print(t)
     out.print(run.report.statement())
     if len(run.data.skipped):
-        out.print(f"[yellow]{len(run.data.skipped):,} rows skipped[/yellow] "
-                  f"(listed in {run.path.parent / 'delivery' / 'skipped.csv'})")
+        out.print(
+            f"[yellow]{len(run.data.skipped):,} rows skipped[/yellow] "
+            f"(listed in {run.path.parent / 'delivery' / 'skipped.csv'})"
+        )
     for note in run.data.notes:
         out.print(f"[yellow]note[/yellow] {note}")
     out.print(f"wrote {run.path}")

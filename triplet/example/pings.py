@@ -151,10 +151,9 @@ def _generate(
     offset[o2] = cs - cs[first_of_key]
     day_start = rng.integers(7 * 60, 10 * 60, n_days * N_DEVICES)[key]
     # approach pings start 2 minutes before the stay
-    stay_start_local = (
-        days[v_day].to_numpy().astype("datetime64[m]")
-        + (day_start + offset + 2).astype("timedelta64[m]")
-    )
+    stay_start_local = days[v_day].to_numpy().astype("datetime64[m]") + (
+        day_start + offset + 2
+    ).astype("timedelta64[m]")
     local = pd.DatetimeIndex(stay_start_local).tz_localize(
         TIMEZONE, ambiguous=True, nonexistent="shift_forward"
     )
@@ -224,13 +223,15 @@ def example_dose(trial, assignment: pd.DataFrame, seed: int = 2013) -> pd.DataFr
     """True delivered dose per unit-month: ``unit, month, minutes, planned, share``.
 
     ``planned`` is the registered minutes a treated unit should get that month; ``share`` =
-    minutes / planned (either arm: control units get a share through drift).
+    minutes / planned (either arm: control units get a share through drift). Stays shorter
+    than the registered ``visit_rules.min_minutes`` are passes, not dose.
     """
     ex = example_pings(trial, assignment, seed)
+    min_minutes = trial.delivery.visit_rules.min_minutes if trial.delivery is not None else 5.0
     per_day = _planned_minutes_per_day(trial.intervention.dosage)
     days_per_week = trial.intervention.dosage.days_per_week or 7
     months = trial.periods.treatment.months
-    v = ex.visits
+    v = ex.visits[ex.visits["minutes"] >= min_minutes]
     month = v["start"].dt.tz_convert(TIMEZONE).dt.tz_localize(None).dt.to_period("M")
     got = v.assign(month=month).groupby(["unit", "month"])["minutes"].sum()
     units = assignment["unit"].astype("str").tolist()

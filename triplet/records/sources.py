@@ -243,12 +243,15 @@ def _inject_dose(frame: pd.DataFrame, source, trial, assignment: pd.DataFrame, f
     from triplet.example.pings import example_dose, inject_dose_effect
 
     pings = [
-        s for s in (trial.delivery.sources if trial.delivery is not None else [])
+        s
+        for s in (trial.delivery.sources if trial.delivery is not None else [])
         if s.uri.startswith("example://borough/pings")
     ]
     if not pings:
         raise _problem(
-            source, trial, file,
+            source,
+            trial,
+            file,
             "simulated_dose needs a delivery source example://borough/pings?seed=N",
             "simulated_dose",
         )

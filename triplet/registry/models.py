@@ -655,7 +655,9 @@ class VisitRules(_Model):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name, e.g. Europe/London)")
+            raise ValueError(
+                f"unknown time zone {v!r} (use an IANA name, e.g. Europe/London)"
+            ) from None
         return v
 
 

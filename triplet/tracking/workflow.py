@@ -787,8 +787,13 @@ def _supplements(track: _Track, prog, *, bayes: bool) -> tuple[dict | None, dict
         from triplet.tracking.delivery.track import delivery_extras
 
         track.extras["delivery"] = delivery_extras(
-            b.panel, track.records.records, b.dose, measure=b.measure, cace=None,
-            unit_column=tf.trial.units.id_column, figure=track.figure,
+            b.panel,
+            track.records.records,
+            b.dose,
+            measure=b.measure,
+            cace=None,
+            unit_column=tf.trial.units.id_column,
+            figure=track.figure,
         )
 
     bayesian = None

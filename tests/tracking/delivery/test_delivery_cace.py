@@ -15,8 +15,12 @@ def test_wald_ratio_by_hand() -> None:
     # 4 units: z = 1, 1, 0, 0; dose 0.6, 0.4, 0.1, 0.1; y 5, 7, 10, 12
     # ITT = 6 - 11 = -5; first stage = 0.5 - 0.1 = 0.4; CACE = -5 / 0.4 = -12.5
     frame = pd.DataFrame(
-        {"unit": list("abcd"), "z": [1, 1, 0, 0], "dose": [0.6, 0.4, 0.1, 0.1],
-         "y": [5.0, 7.0, 10.0, 12.0]}
+        {
+            "unit": list("abcd"),
+            "z": [1, 1, 0, 0],
+            "dose": [0.6, 0.4, 0.1, 0.1],
+            "y": [5.0, 7.0, 10.0, 12.0],
+        }
     )
     assert wald_ratio(frame["y"], frame["dose"], frame["z"]) == pytest.approx(-12.5)
     r = cace_2sls(frame, outcome="y", dose="dose", instrument="z", time=None, fixed_effects=False)
@@ -25,8 +29,15 @@ def test_wald_ratio_by_hand() -> None:
     assert r.estimate == pytest.approx(r.itt / r.first_stage)
 
 
-def _panel(seed: int, n_units: int = 40, beta: float = -6.0, share: float = 0.5,
-           drift: float = 0.05, months: int = 24, post_from: int = 12) -> pd.DataFrame:
+def _panel(
+    seed: int,
+    n_units: int = 40,
+    beta: float = -6.0,
+    share: float = 0.5,
+    drift: float = 0.05,
+    months: int = 24,
+    post_from: int = 12,
+) -> pd.DataFrame:
     rng = Generator(PCG64(seed))
     z = np.repeat([1, 0], n_units // 2)
     rng.shuffle(z)
@@ -36,12 +47,20 @@ def _panel(seed: int, n_units: int = 40, beta: float = -6.0, share: float = 0.5,
     u = np.repeat(np.arange(n_units), months)
     t = np.tile(np.arange(months), n_units)
     post = t >= post_from
-    dose = np.where(post, np.where(z[u] == 1, comp[u], drift) * np.exp(
-        rng.normal(0, 0.3, len(u))), 0.0)
+    dose = np.where(
+        post, np.where(z[u] == 1, comp[u], drift) * np.exp(rng.normal(0, 0.3, len(u))), 0.0
+    )
     y = a[u] + g[t] + beta * dose + rng.normal(0, 3, len(u))
-    return pd.DataFrame({"unit": u.astype(str), "month": t, "y": y, "dose": dose,
-                         "d": (z[u] * post).astype(float),
-                         "period": np.where(post, "treatment", "baseline")})
+    return pd.DataFrame(
+        {
+            "unit": u.astype(str),
+            "month": t,
+            "y": y,
+            "dose": dose,
+            "d": (z[u] * post).astype(float),
+            "period": np.where(post, "treatment", "baseline"),
+        }
+    )
 
 
 def test_panel_matches_linearmodels_and_the_did_wald_ratio() -> None:
@@ -50,13 +69,16 @@ def test_panel_matches_linearmodels_and_the_did_wald_ratio() -> None:
     p = _panel(1)
     r = cace_2sls(p, outcome="y", dose="dose", instrument="d")
     exog = pd.concat(
-        [pd.Series(1.0, index=p.index, name="const"),
-         pd.get_dummies(p["unit"], prefix="u", drop_first=True, dtype=float),
-         pd.get_dummies(p["month"].astype(str), prefix="t", drop_first=True, dtype=float)],
+        [
+            pd.Series(1.0, index=p.index, name="const"),
+            pd.get_dummies(p["unit"], prefix="u", drop_first=True, dtype=float),
+            pd.get_dummies(p["month"].astype(str), prefix="t", drop_first=True, dtype=float),
+        ],
         axis=1,
     )
-    ref = IV2SLS(p["y"], exog, p["dose"], p["d"]).fit(cov_type="clustered",
-                                                       clusters=pd.factorize(p["unit"])[0])
+    ref = IV2SLS(p["y"], exog, p["dose"], p["d"]).fit(
+        cov_type="clustered", clusters=pd.factorize(p["unit"])[0]
+    )
     assert r.estimate == pytest.approx(float(ref.params["dose"]), rel=1e-10)
     assert r.se == pytest.approx(float(ref.std_errors["dose"]), rel=1e-8)
     # balanced panel, one instrument: 2SLS = DiD of y / DiD of dose

@@ -95,8 +95,17 @@ def test_strict_gives_file_line_column(tmp_path: Path) -> None:
 
 
 def test_localise_known_answers() -> None:
-    s = pd.Series(pd.to_datetime(["2024-01-15 12:00", "2024-07-15 12:00", "2024-03-31 01:15",
-                                  "2024-10-27 01:15", "2024-10-27 02:15"]))
+    s = pd.Series(
+        pd.to_datetime(
+            [
+                "2024-01-15 12:00",
+                "2024-07-15 12:00",
+                "2024-03-31 01:15",
+                "2024-10-27 01:15",
+                "2024-10-27 02:15",
+            ]
+        )
+    )
     utc, amb, non = localise(s, "Europe/London")
     assert utc[0] == pd.Timestamp("2024-01-15 12:00", tz="UTC")  # GMT
     assert utc[1] == pd.Timestamp("2024-07-15 11:00", tz="UTC")  # BST
@@ -106,10 +115,16 @@ def test_localise_known_answers() -> None:
 
 
 def test_lonlat_pings_projected_to_bng(tmp_path: Path) -> None:
-    m = write(tmp_path, "m.yaml", "kind: pings\ncolumns: {device_id: d, timestamp: t, "
-              "longitude: lon, latitude: lat}\n")
-    p = write(tmp_path, "p.csv", "d,t,lon,lat\nr1,2024-05-01T10:00:00Z,-0.1276,51.5072\n"
-              "r1,2024-05-01T10:01:00Z,200,51.5\n")
+    m = write(
+        tmp_path,
+        "m.yaml",
+        "kind: pings\ncolumns: {device_id: d, timestamp: t, longitude: lon, latitude: lat}\n",
+    )
+    p = write(
+        tmp_path,
+        "p.csv",
+        "d,t,lon,lat\nr1,2024-05-01T10:00:00Z,-0.1276,51.5072\nr1,2024-05-01T10:01:00Z,200,51.5\n",
+    )
     r = read_pings(p, m, key=KEY)
     # Trafalgar Square area: about E 530,000 N 180,400 (BNG)
     assert abs(r.table["x"].iloc[0] - 530_000) < 1000 and abs(r.table["y"].iloc[0] - 180_400) < 1000
@@ -117,23 +132,39 @@ def test_lonlat_pings_projected_to_bng(tmp_path: Path) -> None:
 
 
 def test_parquet_pings(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"d": ["r1", "r1"], "t": pd.to_datetime(["2024-05-01 10:00",
-                          "2024-05-01 10:01"]).tz_localize("UTC"), "e": [1.0, 2.0], "n": [1.0, 1.0]})
+    frame = pd.DataFrame(
+        {
+            "d": ["r1", "r1"],
+            "t": pd.to_datetime(["2024-05-01 10:00", "2024-05-01 10:01"]).tz_localize("UTC"),
+            "e": [1.0, 2.0],
+            "n": [1.0, 1.0],
+        }
+    )
     p = tmp_path / "p.parquet"
     frame.to_parquet(p)
-    m = write(tmp_path, "m.yaml", "kind: pings\ncolumns: {device_id: d, timestamp: t, x: e, y: n}\n")
+    m = write(
+        tmp_path, "m.yaml", "kind: pings\ncolumns: {device_id: d, timestamp: t, x: e, y: n}\n"
+    )
     r = read_delivery(p, m, key=KEY)
     assert r.n_kept == 2 and r.table["row"].tolist() == [1, 2]
 
 
 def test_visit_log_across_clock_change(tmp_path: Path) -> None:
-    m = write(tmp_path, "m.yaml", "kind: visit_log\ncolumns: {unit: SPOT, start: IN, end: OUT, "
-              "officer_id: COLLAR}\ntimezone: Europe/London\ntimestamp_format: '%d/%m/%Y %H:%M'\n")
-    p = write(tmp_path, "log.csv", "SPOT,IN,OUT,COLLAR\n"
-              "H1,31/03/2024 00:50,31/03/2024 02:10,c1\n"  # 20 minutes of real time
-              "H1,01/05/2024 10:00,01/05/2024 09:00,c1\n"
-              ",01/05/2024 10:00,01/05/2024 10:15,c1\n"
-              "H2,27/10/2024 00:50,27/10/2024 02:10,c2\n")  # 1 h 20 + the repeated hour
+    m = write(
+        tmp_path,
+        "m.yaml",
+        "kind: visit_log\ncolumns: {unit: SPOT, start: IN, end: OUT, "
+        "officer_id: COLLAR}\ntimezone: Europe/London\ntimestamp_format: '%d/%m/%Y %H:%M'\n",
+    )
+    p = write(
+        tmp_path,
+        "log.csv",
+        "SPOT,IN,OUT,COLLAR\n"
+        "H1,31/03/2024 00:50,31/03/2024 02:10,c1\n"  # 20 minutes of real time
+        "H1,01/05/2024 10:00,01/05/2024 09:00,c1\n"
+        ",01/05/2024 10:00,01/05/2024 10:15,c1\n"
+        "H2,27/10/2024 00:50,27/10/2024 02:10,c2\n",
+    )  # 1 h 20 + the repeated hour
     r = read_visit_log(p, m, key=KEY)
     assert r.table["minutes"].tolist() == [20.0, 140.0]
     assert is_pseudonym(r.table["device"]).all()
@@ -144,14 +175,17 @@ def test_visit_log_across_clock_change(tmp_path: Path) -> None:
 
 
 def test_bad_mapping_gives_file_line_field(tmp_path: Path) -> None:
-    m = write(tmp_path, "m.yaml", "kind: pings\ncolumns:\n  device_id: d\n  timestamp: t\n"
-              "timezone: Europe/Londn\n")
+    m = write(
+        tmp_path,
+        "m.yaml",
+        "kind: pings\ncolumns:\n  device_id: d\n  timestamp: t\ntimezone: Europe/Londn\n",
+    )
     with pytest.raises(InputError) as e:
         load_delivery_mapping(m)
     text = str(e.value)
     assert f"{m}:5: timezone: unknown time zone" in text
     m = write(tmp_path, "m2.yaml", "kind: pings\ncolumns:\n  device_id: d\n  timestamp: t\n")
-    with pytest.raises(InputError, match="longitude and latitude, or columns.x and y"):
+    with pytest.raises(InputError, match=r"longitude and latitude, or columns\.x and y"):
         load_delivery_mapping(m)
 
 

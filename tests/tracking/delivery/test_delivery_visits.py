@@ -42,7 +42,9 @@ def minute_pings(device: str, start: str, where: list[str]) -> list[tuple[str, s
 
 
 def test_one_stay_is_first_to_last_ping() -> None:
-    v = pings_to_visits(pings(minute_pings("d1", "2024-05-01 10:00", ["out"] + ["A"] * 11 + ["out"])), AREAS, RULES)
+    v = pings_to_visits(
+        pings(minute_pings("d1", "2024-05-01 10:00", ["out"] + ["A"] * 11 + ["out"])), AREAS, RULES
+    )
     assert len(v.table) == 1
     row = v.table.iloc[0]
     assert (row.unit, row.device, row.minutes, row.pings) == ("A", "d1", 10.0, 11)
@@ -51,7 +53,11 @@ def test_one_stay_is_first_to_last_ping() -> None:
 
 def test_minimum_stay_boundary() -> None:
     # 6 pings one a minute = 5 minutes: a visit; 5 pings = 4 minutes: a pass
-    v = pings_to_visits(pings(minute_pings("d1", "2024-05-01 10:00", ["A"] * 6 + ["out"] * 5 + ["A"] * 5)), AREAS, RULES)
+    v = pings_to_visits(
+        pings(minute_pings("d1", "2024-05-01 10:00", ["A"] * 6 + ["out"] * 5 + ["A"] * 5)),
+        AREAS,
+        RULES,
+    )
     assert v.table["minutes"].tolist() == [5.0]
     assert v.n_passes == 1 and v.n_stays == 2
 
@@ -125,8 +131,13 @@ def test_clock_change_crossings() -> None:
 def test_data_days_and_no_visits() -> None:
     v = pings_to_visits(pings(minute_pings("d1", "2024-05-01 10:00", ["out"] * 3)), AREAS, RULES)
     assert v.table.empty and v.n_inside == 0
-    ud = unit_day(v.table, units=["A"], start="2024-05-01", end="2024-05-02",
-                  data_days=pd.DatetimeIndex(["2024-05-01"]))
+    ud = unit_day(
+        v.table,
+        units=["A"],
+        start="2024-05-01",
+        end="2024-05-02",
+        data_days=pd.DatetimeIndex(["2024-05-01"]),
+    )
     assert ud["has_data"].tolist() == [True, False]
 
 

@@ -32,8 +32,8 @@ from triplet.tracking.delivery.report import (
 )
 from triplet.tracking.delivery.visits import (
     PatrolAreaMap,
-    Visits,
     VisitRulesSpec,
+    Visits,
     circles_areas,
     pings_to_visits,
     unit_day,

@@ -51,8 +51,9 @@ class CaceResult:
     ``estimate``: effect of the full registered dose on ``outcome`` per unit-month; ``itt``:
     effect of assignment (reduced form); ``first_stage``: effect of assignment on the dose
     share; ``first_stage_f``: its cluster-robust F; ``weak``: F < :data:`WEAK_F`.
-    ``control_mean``: mean outcome of control units in the months analysed (the base of the
-    per cent figures).
+    ``counterfactual_mean``: mean outcome of treated units in the months analysed minus the ITT
+    (their mean had they not been assigned, as the DiD imputes it): the base of the per cent
+    figures.
     """
 
     outcome: str
@@ -71,21 +72,21 @@ class CaceResult:
     weak: bool
     treated_dose: float
     control_dose: float
-    control_mean: float
+    counterfactual_mean: float
     n_obs: int
     n_units: int
     alpha: float
     fixed_effects: bool
 
     def _pct(self, v: float) -> float | None:
-        return 100 * v / self.control_mean if self.control_mean else None
+        return 100 * v / self.counterfactual_mean if self.counterfactual_mean else None
 
     @property
     def statement(self) -> str:
         s = (
             f"Delivering the full registered dose changes {self.outcome} by "
-            f"{self.estimate:+.2f} per unit-month ({self._pct(self.estimate):+.0f}% of the control "
-            f"mean; {100 * (1 - self.alpha):.0f}% CI {self.ci_low:+.2f} to {self.ci_high:+.2f}); "
+            f"{self.estimate:+.2f} per unit-month ({self._pct(self.estimate):+.0f}% of the treated "
+            f"units' counterfactual mean; {100 * (1 - self.alpha):.0f}% CI {self.ci_low:+.2f} to {self.ci_high:+.2f}); "
             f"being assigned to treatment (ITT) changes it by {self.itt:+.2f} "
             f"({self._pct(self.itt):+.0f}%), with {100 * self.treated_dose:.0f}% of the dose "
             f"delivered to treated and {100 * self.control_dose:.0f}% to control units. "
@@ -101,13 +102,23 @@ class CaceResult:
     def summary(self) -> pd.DataFrame:
         rows = [
             ("ITT (assignment)", self.itt, self.itt_se, self.itt_ci_low, self.itt_ci_high),
-            ("CACE (full registered dose, 2SLS)", self.estimate, self.se, self.ci_low,
-             self.ci_high),
-            ("first stage (dose share per assignment)", self.first_stage, self.first_stage_se,
-             np.nan, np.nan),
+            (
+                "CACE (full registered dose, 2SLS)",
+                self.estimate,
+                self.se,
+                self.ci_low,
+                self.ci_high,
+            ),
+            (
+                "first stage (dose share per assignment)",
+                self.first_stage,
+                self.first_stage_se,
+                np.nan,
+                np.nan,
+            ),
         ]
         out = pd.DataFrame(rows, columns=["quantity", "estimate", "se", "ci_low", "ci_high"])
-        out["percent_of_control_mean"] = [self._pct(v) for v in out["estimate"][:2]] + [None]
+        out["percent_of_counterfactual_mean"] = [self._pct(v) for v in out["estimate"][:2]] + [None]
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,7 +147,7 @@ class CaceResult:
                 "weak_instrument": self.weak,
                 "treated_dose_share": self.treated_dose,
                 "control_dose_share": self.control_dose,
-                "control_mean": self.control_mean,
+                "counterfactual_mean": self.counterfactual_mean,
                 "fixed_effects": self.fixed_effects,
                 "notes": self.statement,
             }
@@ -167,15 +178,22 @@ class CaceResult:
 def _design(frame: pd.DataFrame, unit: str, time: str | None, fe: bool) -> pd.DataFrame:
     exog = pd.DataFrame({"const": 1.0}, index=frame.index)
     if fe:
-        parts = [pd.get_dummies(frame[unit].astype("str"), prefix="u", drop_first=True,
-                                dtype=float)]
+        parts = [
+            pd.get_dummies(frame[unit].astype("str"), prefix="u", drop_first=True, dtype=float)
+        ]
         if time is not None:
-            parts.append(pd.get_dummies(frame[time].astype("str"), prefix="t", drop_first=True,
-                                        dtype=float))
+            parts.append(
+                pd.get_dummies(frame[time].astype("str"), prefix="t", drop_first=True, dtype=float)
+            )
         exog = pd.concat([exog, *parts], axis=1)
     elif time is not None:
-        exog = pd.concat([exog, pd.get_dummies(frame[time].astype("str"), prefix="t",
-                                               drop_first=True, dtype=float)], axis=1)
+        exog = pd.concat(
+            [
+                exog,
+                pd.get_dummies(frame[time].astype("str"), prefix="t", drop_first=True, dtype=float),
+            ],
+            axis=1,
+        )
     return exog
 
 
@@ -206,27 +224,37 @@ def cace_2sls(
     bad = frame[[outcome, dose, instrument]].isna().any(axis=1)
     if bad.any():
         raise InputError(
-            Problem(file="<panel>", field=dose,
-                    message=f"{int(bad.sum())} rows have no outcome, dose or instrument")
+            Problem(
+                file="<panel>",
+                field=dose,
+                message=f"{int(bad.sum())} rows have no outcome, dose or instrument",
+            )
         )
     frame = frame.reset_index(drop=True)
     z = frame[instrument].astype(float)
     if z.nunique() < 2:
-        raise InputError(Problem(file="<panel>", field=instrument,
-                                 message="the instrument does not vary"))
+        raise InputError(
+            Problem(file="<panel>", field=instrument, message="the instrument does not vary")
+        )
     y = frame[outcome].astype(float)
     dvar = frame[dose].astype(float)
     clusters = pd.Series(pd.factorize(frame[unit])[0], index=frame.index, name="cl")
     cov = {"cov_type": "clustered", "clusters": clusters}
-    balanced = time is not None and frame.groupby(unit)[time].nunique().nunique() == 1 and (
-        len(frame) == frame[unit].nunique() * frame[time].nunique()
+    balanced = (
+        time is not None
+        and frame.groupby(unit)[time].nunique().nunique() == 1
+        and (len(frame) == frame[unit].nunique() * frame[time].nunique())
     )
     if fixed_effects and balanced:
         # two-way within transformation: exactly the unit and month dummies on a balanced
         # panel (same coefficients and clustered standard errors), twenty times faster
         def tw(s: pd.Series) -> pd.Series:
-            return (s - s.groupby(frame[unit]).transform("mean")
-                    - s.groupby(frame[time]).transform("mean") + s.mean())
+            return (
+                s
+                - s.groupby(frame[unit]).transform("mean")
+                - s.groupby(frame[time]).transform("mean")
+                + s.mean()
+            )
 
         yy, dd, zz, exog = tw(y), tw(dvar), tw(z), None
     else:
@@ -252,6 +280,7 @@ def cace_2sls(
     treated_units = set(frame.loc[zt, unit])
     is_t = frame[unit].isin(treated_units)
     ctrl = (~is_t) & in_months
+    treated_mean = float(y[is_t & in_months].mean()) if (is_t & in_months).any() else np.nan
     return CaceResult(
         outcome=outcome,
         estimate=b,
@@ -269,7 +298,7 @@ def cace_2sls(
         weak=bool(fstat < WEAK_F),
         treated_dose=float(dvar[zt].mean()),
         control_dose=float(dvar[ctrl & zc].mean()) if (ctrl & zc).any() else float("nan"),
-        control_mean=float(y[ctrl].mean()) if ctrl.any() else float(y[zc].mean()),
+        counterfactual_mean=treated_mean - itt,
         n_obs=len(frame),
         n_units=int(frame[unit].nunique()),
         alpha=alpha,

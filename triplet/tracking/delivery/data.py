@@ -22,8 +22,8 @@ from triplet.records.result import empty_skipped
 from triplet.tracking.delivery.read import DeliveryRead, read_delivery
 from triplet.tracking.delivery.visits import (
     PatrolAreaMap,
-    Visits,
     VisitRulesSpec,
+    Visits,
     circles_areas,
     local_days,
     pings_to_visits,
@@ -80,8 +80,12 @@ def patrol_areas(tf, assignment: pd.DataFrame) -> PatrolAreaMap:
         table_name, seed = _example_seed(uri, file, fld)
         if table_name != "hotspots" or spec.kind != "circles":
             raise InputError(
-                Problem(file=file, field=fld, message="the example patrol areas are "
-                        "example://borough/hotspots?seed=N (kind: circles)")
+                Problem(
+                    file=file,
+                    field=fld,
+                    message="the example patrol areas are "
+                    "example://borough/hotspots?seed=N (kind: circles)",
+                )
             )
         from triplet.example.pings import example_hotspots
 
@@ -121,8 +125,12 @@ def load_delivery(
     trial = tf.trial
     if trial.delivery is None:
         raise InputError(
-            Problem(file=str(tf.path), field="delivery", message="the trial registers no "
-                    "delivery section (sources, patrol areas, visit rules); see docs/delivery.md")
+            Problem(
+                file=str(tf.path),
+                field="delivery",
+                message="the trial registers no "
+                "delivery section (sources, patrol areas, visit rules); see docs/delivery.md",
+            )
         )
     d = trial.delivery
     rules = VisitRulesSpec.of(d.visit_rules)
@@ -135,21 +143,35 @@ def load_delivery(
             table, seed = _example_seed(src.uri, str(tf.path), f"{fld}.uri")
             if table != "pings" or src.kind != "pings":
                 raise InputError(
-                    Problem(file=str(tf.path), field=f"{fld}.uri",
-                            message="the example source is example://borough/pings (kind: pings)")
+                    Problem(
+                        file=str(tf.path),
+                        field=f"{fld}.uri",
+                        message="the example source is example://borough/pings (kind: pings)",
+                    )
                 )
             from triplet.example.pings import example_pings
 
             ex = example_pings(trial, arm, seed)
             pings.append(ex.pings)
-            reads.append({"name": src.name, "kind": "pings", "uri": src.uri, "n_read": len(ex.pings),
-                          "n_kept": len(ex.pings), "n_skipped": 0})
+            reads.append(
+                {
+                    "name": src.name,
+                    "kind": "pings",
+                    "uri": src.uri,
+                    "n_read": len(ex.pings),
+                    "n_kept": len(ex.pings),
+                    "n_skipped": 0,
+                }
+            )
             notes.append("delivery data are SYNTHETIC example pings")
             continue
         if src.mapping is None:
             raise InputError(
-                Problem(file=str(tf.path), field=f"{fld}.mapping",
-                        message="a delivery file needs a column-mapping YAML (mapping:)")
+                Problem(
+                    file=str(tf.path),
+                    field=f"{fld}.mapping",
+                    message="a delivery file needs a column-mapping YAML (mapping:)",
+                )
             )
         path = tf.resolve(src.uri)
         r: DeliveryRead = read_delivery(
@@ -157,8 +179,11 @@ def load_delivery(
         )
         if r.kind != src.kind:
             raise InputError(
-                Problem(file=str(tf.path), field=f"{fld}.kind",
-                        message=f"the source is {src.kind} but its mapping reads {r.kind}")
+                Problem(
+                    file=str(tf.path),
+                    field=f"{fld}.kind",
+                    message=f"the source is {src.kind} but its mapping reads {r.kind}",
+                )
             )
         (pings if r.kind == "pings" else logs).append(r.table)
         reads.append({"name": src.name, **r.to_dict()})
@@ -173,7 +198,9 @@ def load_delivery(
         vis.append(gps.table.drop(columns=["pings"]).assign(source="gps"))
         times.append(allp["time"])
     for log in logs:
-        vis.append(log.assign(source="log")[["unit", "device", "start", "end", "minutes", "source"]])
+        vis.append(
+            log.assign(source="log")[["unit", "device", "start", "end", "minutes", "source"]]
+        )
         times.extend([log["start"], log["end"]])
     visits = (
         pd.concat(vis, ignore_index=True)
@@ -194,11 +221,18 @@ def load_delivery(
         last = min(last, data_days.max())
     if last < first:
         raise InputError(
-            Problem(file=str(tf.path), field="periods.treatment",
-                    message="no delivery data in the treatment period yet")
+            Problem(
+                file=str(tf.path),
+                field="periods.treatment",
+                message="no delivery data in the treatment period yet",
+            )
         )
     ud = unit_day(
-        visits, units=arm["unit"].tolist(), start=first, end=last, timezone=rules.timezone,
+        visits,
+        units=arm["unit"].tolist(),
+        start=first,
+        end=last,
+        timezone=rules.timezone,
         data_days=data_days,
     )
     ud = ud.merge(arm[["unit", "arm"]], on="unit", how="left")[

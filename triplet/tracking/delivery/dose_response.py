@@ -33,8 +33,14 @@ class DoseResponse:
     def to_dict(self) -> dict[str, Any]:
         from triplet.io import jsonable
 
-        return jsonable({"outcome": self.outcome, "slope_treated": self.slope,
-                         "cace": self.cace, "units": self.table.to_dict(orient="records")})
+        return jsonable(
+            {
+                "outcome": self.outcome,
+                "slope_treated": self.slope,
+                "cace": self.cace,
+                "units": self.table.to_dict(orient="records"),
+            }
+        )
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt
@@ -46,8 +52,13 @@ class DoseResponse:
             ax.scatter(100 * s["dose"], s["change"], s=18, color=c, label=arm, alpha=0.8)
         xs = np.linspace(0, max(1.0, float(self.table["dose"].max())), 50)
         if self.cace is not None:
-            ax.plot(100 * xs, self.cace * xs, color="0.2", lw=1.2,
-                    label="CACE (2SLS): effect per share of dose")
+            ax.plot(
+                100 * xs,
+                self.cace * xs,
+                color="0.2",
+                lw=1.2,
+                label="CACE (2SLS): effect per share of dose",
+            )
         ax.axhline(0, color="0.6", lw=0.8)
         ax.set_xlabel("share of the registered dose delivered (%)")
         ax.set_ylabel(f"change in {self.outcome} per unit-month\n(vs control units' change)")
@@ -73,9 +84,14 @@ def dose_response(
     treated = panel.groupby(unit)["treated"].max().astype(bool)
     arm = pd.Series(np.where(treated, "treatment", "control"), index=treated.index)
     d = panel[post].groupby(unit)[dose].mean()
-    t = pd.DataFrame({"unit": change.index.astype(str), "arm": arm.reindex(change.index).to_numpy(),
-                      "dose": d.reindex(change.index).to_numpy(),
-                      "change": change.to_numpy()})
+    t = pd.DataFrame(
+        {
+            "unit": change.index.astype(str),
+            "arm": arm.reindex(change.index).to_numpy(),
+            "dose": d.reindex(change.index).to_numpy(),
+            "change": change.to_numpy(),
+        }
+    )
     t["change"] = t["change"] - t.loc[t["arm"] == "control", "change"].mean()
     tr = t[t["arm"] == "treatment"]
     slope = None

@@ -92,18 +92,27 @@ class KoperCurve:
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         colours = ["#999999", "#E69F00", "#0072B2", "#009E73"]
-        for (band, g), c in zip(self.table.groupby("band", sort=True, observed=True), colours,
-                                strict=False):
+        for (band, g), c in zip(
+            self.table.groupby("band", sort=True, observed=True), colours, strict=False
+        ):
             sf = SurvfuncRight(g["hours"].to_numpy(), g["event"].to_numpy())
-            ax.step(np.r_[0, sf.surv_times], np.r_[1, sf.surv_prob], where="post", color=c,
-                    label=f"{band} (n={len(g)})")
+            ax.step(
+                np.r_[0, sf.surv_times],
+                np.r_[1, sf.surv_prob],
+                where="post",
+                color=c,
+                label=f"{band} (n={len(g)})",
+            )
         ax.set_xlabel("hours after the visit ended")
         ax.set_ylabel("share with no crime yet")
         ax.set_ylim(0, 1.02)
         hr = self.hazard_ratio_per_5min
-        ax.legend(frameon=False, fontsize=8, title="visit length"
-                  + (f" (Cox HR per 5 min {hr:.2f})" if hr is not None else ""),
-                  title_fontsize=8)
+        ax.legend(
+            frameon=False,
+            fontsize=8,
+            title="visit length" + (f" (Cox HR per 5 min {hr:.2f})" if hr is not None else ""),
+            title_fontsize=8,
+        )
         ax.set_title("Koper curve: time to the next crime after a visit", fontsize=10)
         return ax
 
@@ -126,18 +135,24 @@ def koper_curve(
     """
     if event_time not in events.columns or events[event_time].isna().all():
         raise InputError(
-            Problem(file="<records>", field=event_time,
-                    message="no crime times: the Koper curve needs a force extract with times "
-                    "(data.police.uk gives months only)")
+            Problem(
+                file="<records>",
+                field=event_time,
+                message="no crime times: the Koper curve needs a force extract with times "
+                "(data.police.uk gives months only)",
+            )
         )
     ev = events[[event_unit, event_time]].dropna()
     t = pd.to_datetime(ev[event_time])
     if getattr(t.dt, "tz", None) is None:
         if (t.dt.hour.eq(0) & t.dt.minute.eq(0)).mean() > 0.9:
             raise InputError(
-                Problem(file="<records>", field=event_time,
-                        message="crime times are dates only (midnight): the Koper curve needs "
-                        "times of day")
+                Problem(
+                    file="<records>",
+                    field=event_time,
+                    message="crime times are dates only (midnight): the Koper curve needs "
+                    "times of day",
+                )
             )
         t = t.dt.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
     ev_ns = t.dt.tz_convert("UTC").to_numpy(dtype="datetime64[ns]").astype("int64")
@@ -159,8 +174,9 @@ def koper_curve(
         nxt_i = np.searchsorted(times, v_end[vi], side="right")
         nxt = np.where(nxt_i < len(times), times[np.minimum(nxt_i, len(times) - 1)], np.inf)
         next_visit = np.r_[v_start[vi][1:], np.inf]
-        censor = np.minimum.reduce([next_visit, v_end[vi] + horizon_ns,
-                                    np.full(len(vi), float(data_end))])
+        censor = np.minimum.reduce(
+            [next_visit, v_end[vi] + horizon_ns, np.full(len(vi), float(data_end))]
+        )
         got = nxt <= censor
         hours[vi] = (np.where(got, nxt, censor) - v_end[vi]) / 3.6e12
         event[vi] = got
@@ -169,16 +185,22 @@ def koper_curve(
     edges = [b[0] for b in bands] + [np.inf]
     band = pd.cut(v["minutes"], bins=edges, right=False, labels=labels)
     table = pd.DataFrame(
-        {"unit": v_unit, "minutes": v["minutes"].to_numpy(), "band": band, "hours": hours,
-         "event": event.astype(int)}
+        {
+            "unit": v_unit,
+            "minutes": v["minutes"].to_numpy(),
+            "band": band,
+            "hours": hours,
+            "event": event.astype(int),
+        }
     )[ok].reset_index(drop=True)
     hr = lo_ci = hi_ci = p = None
     if table["event"].sum() >= 5 and table["minutes"].nunique() > 1:
         from statsmodels.duration.hazard_regression import PHReg
 
         x = (table[["minutes"]] / 5.0).to_numpy()
-        fit = PHReg(table["hours"].to_numpy(), x, status=table["event"].to_numpy(),
-                    ties="efron").fit()
+        fit = PHReg(
+            table["hours"].to_numpy(), x, status=table["event"].to_numpy(), ties="efron"
+        ).fit()
         b, se = float(fit.params[0]), float(fit.bse[0])
         hr, lo_ci, hi_ci = np.exp(b), np.exp(b - 1.96 * se), np.exp(b + 1.96 * se)
         p = float(fit.pvalues[0])

@@ -112,7 +112,9 @@ class DeliveryMapping(_Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (use an IANA name, e.g. Europe/London)")
+            raise ValueError(
+                f"unknown time zone {v!r} (use an IANA name, e.g. Europe/London)"
+            ) from None
         return v
 
     @model_validator(mode="after")
@@ -265,9 +267,7 @@ def localise(naive: pd.Series, timezone: str) -> tuple[pd.Series, np.ndarray, np
     return utc, ambiguous, nonexistent
 
 
-def _parse_times(
-    raw: pd.Series, mapping: DeliveryMapping, flag, canon: str
-) -> pd.Series:
+def _parse_times(raw: pd.Series, mapping: DeliveryMapping, flag, canon: str) -> pd.Series:
     """Parse a timestamp column to UTC, flagging rows that cannot be placed in time."""
     n = len(raw)
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
@@ -307,7 +307,11 @@ def _parse_times(
             n_mask = np.zeros(n, dtype=bool)
             a_mask[idx[amb]] = True
             n_mask[idx[non]] = True
-            flag(a_mask, canon, f"ambiguous local time: occurs twice ({mapping.timezone} clocks go back)")
+            flag(
+                a_mask,
+                canon,
+                f"ambiguous local time: occurs twice ({mapping.timezone} clocks go back)",
+            )
             flag(n_mask, canon, f"nonexistent local time ({mapping.timezone} clocks go forward)")
             out[naive_ok] = utc.astype("datetime64[ns, UTC]").to_numpy()
     return out
@@ -361,8 +365,11 @@ def _ids(data: pd.DataFrame, canon: str, mapping: DeliveryMapping, flag, key) ->
     data[canon] = s
     if mapping.already_pseudonymised:
         ok = s.isna() | s.str.fullmatch(PSEUDONYM_PATTERN, na=False)
-        flag((~ok).to_numpy(), canon, "not a pseudonym (p_ + 16 hex) although "
-             "already_pseudonymised is true")
+        flag(
+            (~ok).to_numpy(),
+            canon,
+            "not a pseudonym (p_ + 16 hex) although already_pseudonymised is true",
+        )
 
 
 def _speed_spikes(
@@ -471,14 +478,18 @@ def read_pings(
     lines = np.arange(offset, n + offset)
     skipped = empty_skipped()
     if bad.any():
-        skipped = skipped_table(str(path), lines[bad], flag.column[bad], flag.values[bad],
-                                flag.reason[bad])
+        skipped = skipped_table(
+            str(path), lines[bad], flag.column[bad], flag.values[bad], flag.reason[bad]
+        )
         if strict:
             raise InputError(skipped_problems(skipped))
     keep = ~bad
     device = data.loc[keep, "device_id"]
-    officer = data.loc[keep, "officer_id"] if "officer_id" in data else pd.Series(
-        np.nan, index=device.index, dtype="str")
+    officer = (
+        data.loc[keep, "officer_id"]
+        if "officer_id" in data
+        else pd.Series(np.nan, index=device.index, dtype="str")
+    )
     if not mapping.already_pseudonymised:
         device = pseudonymise(device, key=key)
         if "officer_id" in data:
@@ -536,8 +547,9 @@ def read_visit_log(
     lines = np.arange(offset, n + offset)
     skipped = empty_skipped()
     if bad.any():
-        skipped = skipped_table(str(path), lines[bad], flag.column[bad], flag.values[bad],
-                                flag.reason[bad])
+        skipped = skipped_table(
+            str(path), lines[bad], flag.column[bad], flag.values[bad], flag.reason[bad]
+        )
         if strict:
             raise InputError(skipped_problems(skipped))
     keep = ~bad

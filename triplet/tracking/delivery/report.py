@@ -82,8 +82,10 @@ class DeliveryReport:
     def summary(self) -> pd.DataFrame:
         rows = [
             ("period", f"{self.first_day} to {self.last_day}"),
-            ("registered minutes per unit-day (target on a patrol day)",
-             self.target_minutes_per_day),
+            (
+                "registered minutes per unit-day (target on a patrol day)",
+                self.target_minutes_per_day,
+            ),
             ("delivered share of the registered dose (treated)", self.delivered_share),
             ("treated unit-days meeting the dose", self.met_share),
             ("minutes per treated unit-day", self.treated_minutes_per_day),
@@ -128,20 +130,31 @@ class DeliveryReport:
         if ax is None:
             _, ax = plt.subplots(figsize=(10, max(3.0, 0.16 * len(grid) + 1.5)))
         vmax = max(self.target_minutes_per_day * 1.5, 1.0)
-        im = ax.imshow(grid.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=vmax,
-                       interpolation="nearest")
+        im = ax.imshow(
+            grid.to_numpy(),
+            aspect="auto",
+            cmap="viridis",
+            vmin=0,
+            vmax=vmax,
+            interpolation="nearest",
+        )
         arms = self.per_unit.set_index("unit").loc[order, "arm"].to_numpy()
         n_t = int((arms == "treatment").sum())
         ax.axhline(n_t - 0.5, color="white", lw=1.5)
-        ax.set_yticks([n_t / 2 - 0.5, n_t + (len(arms) - n_t) / 2 - 0.5],
-                      ["treatment", "control"])
+        ax.set_yticks([n_t / 2 - 0.5, n_t + (len(arms) - n_t) / 2 - 0.5], ["treatment", "control"])
         weeks = grid.columns
         step = max(1, len(weeks) // 12)
-        ax.set_xticks(range(0, len(weeks), step),
-                      [pd.Timestamp(x).strftime("%d %b") for x in weeks[::step]], rotation=45,
-                      ha="right", fontsize=7)
-        ax.set_title("Minutes a day in each unit's patrol area, by week "
-                     f"(registered: {self.target_minutes_per_day:.0f})")
+        ax.set_xticks(
+            range(0, len(weeks), step),
+            [pd.Timestamp(x).strftime("%d %b") for x in weeks[::step]],
+            rotation=45,
+            ha="right",
+            fontsize=7,
+        )
+        ax.set_title(
+            "Minutes a day in each unit's patrol area, by week "
+            f"(registered: {self.target_minutes_per_day:.0f})"
+        )
         ax.figure.colorbar(im, ax=ax, label="minutes per day")
         return ax
 
@@ -156,8 +169,9 @@ class DeliveryReport:
         for arm, colour in (("treatment", "#0072B2"), ("control", "#D55E00")):
             s = w[w["arm"] == arm]
             ax.plot(s["week"], s["per_day"], marker="o", ms=3, color=colour, label=arm)
-        ax.axhline(self.planned_minutes_per_day, color="0.3", ls="--", lw=1,
-                   label="registered dose")
+        ax.axhline(
+            self.planned_minutes_per_day, color="0.3", ls="--", lw=1, label="registered dose"
+        )
         ax.set_ylabel("minutes per unit-day")
         ax.set_ylim(bottom=0)
         ax.legend(frameon=False, fontsize=8)
@@ -176,7 +190,7 @@ def delivery_report(
         raise InputError(f"unit-day table lacks columns {sorted(missing)}", file="unit_day")
     target, planned = planned_per_day(dosage)
     ud = unit_day.copy()
-    ud["week"] = ud["day"] - pd.to_timedelta(ud["day"].dt.dayofweek, unit="D")
+    ud["week"] = ud["day"] - pd.to_timedelta(ud["day"].dt.day_of_week, unit="D")
     ud["data_minutes"] = ud["minutes"].where(ud["has_data"], 0.0)
     ud["met"] = (ud["minutes"] >= target - 1e-9) & ud["has_data"]
 

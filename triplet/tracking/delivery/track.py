@@ -46,15 +46,20 @@ class DoseSource:
 def with_dose(panel: pd.DataFrame, dose: pd.DataFrame) -> pd.DataFrame:
     """``panel`` plus ``dose`` (share of the registered dose; 0 outside the measured months)."""
     d = dose[["unit", "month", "dose"]].assign(unit=dose["unit"].astype("str"))
-    out = panel.assign(unit=panel["unit"].astype("str")).merge(d, on=["unit", "month"],
-                                                                how="left")
+    out = panel.assign(unit=panel["unit"].astype("str")).merge(d, on=["unit", "month"], how="left")
     out["dose"] = out["dose"].fillna(0.0)
     return out
 
 
 def delivery_extras(
-    panel: pd.DataFrame, records: pd.DataFrame | None, source: DoseSource, *, measure: str,
-    cace: float | None, unit_column: str, figure,
+    panel: pd.DataFrame,
+    records: pd.DataFrame | None,
+    source: DoseSource,
+    *,
+    measure: str,
+    cace: float | None,
+    unit_column: str,
+    figure,
 ) -> dict[str, Any]:
     """The ``delivery`` section of results.json: delivered share, dose-response, Koper curve.
 
@@ -68,14 +73,16 @@ def delivery_extras(
     try:
         data = source.data
         rep = delivery_report(data.unit_day, source.tf.trial.intervention.dosage)
-        out.update({
-            "delivered_share": rep.delivered_share,
-            "met_share": rep.met_share,
-            "treated_minutes_per_day": rep.treated_minutes_per_day,
-            "control_minutes_per_day": rep.control_minutes_per_day,
-            "planned_minutes_per_day": rep.planned_minutes_per_day,
-            "below_half": rep.below_half,
-        })
+        out.update(
+            {
+                "delivered_share": rep.delivered_share,
+                "met_share": rep.met_share,
+                "treated_minutes_per_day": rep.treated_minutes_per_day,
+                "control_minutes_per_day": rep.control_minutes_per_day,
+                "planned_minutes_per_day": rep.planned_minutes_per_day,
+                "below_half": rep.below_half,
+            }
+        )
         if cace is None:
             from triplet.tracking.delivery.cace import cace_2sls
 
@@ -95,8 +102,12 @@ def delivery_extras(
         if records is None or unit_column not in records.columns:
             raise InputError("records have no unit column for the Koper curve")
         ev = records[[unit_column, "date"]].rename(columns={unit_column: "unit"})
-        k = koper_curve(data.visits, ev, event_unit="unit",
-                        timezone=source.tf.trial.delivery.visit_rules.timezone)
+        k = koper_curve(
+            data.visits,
+            ev,
+            event_unit="unit",
+            timezone=source.tf.trial.delivery.visit_rules.timezone,
+        )
         figure("koper", k.plot())
         out["koper"] = {**k.to_dict(), "figure": "figures/koper.png"}
     except InputError as exc:

@@ -101,8 +101,11 @@ def circles_areas(
         r = np.full(len(table), float(radius_m))
     else:
         raise InputError(
-            Problem(file=file, field="radius_m", message="circles need a radius_m column or "
-                    "delivery.patrol_areas.radius_m")
+            Problem(
+                file=file,
+                field="radius_m",
+                message="circles need a radius_m column or delivery.patrol_areas.radius_m",
+            )
         )
     src_crs = "EPSG:4326" if xc == "longitude" else crs
     x, y = to_bng(table[xc].to_numpy(dtype=float), table[yc].to_numpy(dtype=float), src_crs)
@@ -349,10 +352,12 @@ def unit_day(
         day_i = si[rep] + offs
         # local midnights as UTC instants (midnight exists in every UK day)
         lo_day = days[0] + pd.to_timedelta(np.clip(day_i, -1, nd), unit="D")
-        mid = pd.DatetimeIndex(lo_day).tz_localize(timezone, ambiguous="NaT",
-                                                   nonexistent="shift_forward")
+        mid = pd.DatetimeIndex(lo_day).tz_localize(
+            timezone, ambiguous="NaT", nonexistent="shift_forward"
+        )
         nxt = pd.DatetimeIndex(lo_day + pd.Timedelta(days=1)).tz_localize(
-            timezone, ambiguous="NaT", nonexistent="shift_forward")
+            timezone, ambiguous="NaT", nonexistent="shift_forward"
+        )
         day_lo = mid.tz_convert("UTC").as_unit("ns").asi8
         day_hi = nxt.tz_convert("UTC").as_unit("ns").asi8
         piece = (np.minimum(e_ns[rep], day_hi) - np.maximum(s_ns[rep], day_lo)) / 60e9

@@ -51,8 +51,11 @@ def unit_month_dose(unit_day: pd.DataFrame, dosage) -> pd.DataFrame:
     _, planned = planned_per_day(dosage)
     ud = unit_day.assign(month=unit_day["day"].dt.to_period("M"))
     ud = ud.assign(data_minutes=ud["minutes"].where(ud["has_data"], 0.0))
-    g = ud.groupby(["unit", "month"]).agg(minutes=("data_minutes", "sum"),
-                                          data_days=("has_data", "sum")).reset_index()
+    g = (
+        ud.groupby(["unit", "month"])
+        .agg(minutes=("data_minutes", "sum"), data_days=("has_data", "sum"))
+        .reset_index()
+    )
     g["dose"] = (g["minutes"] / (planned * g["data_days"])).where(g["data_days"] > 0, 0.0)
     return g
 
@@ -104,8 +107,9 @@ def run_delivery(
         )
     assignment = _read_assignment(tf)
     data = load_delivery(tf, assignment, key=key, until=until)
-    report = delivery_report(data.unit_day, tf.trial.intervention.dosage, trial_id=tf.id,
-                             notes=data.notes)
+    report = delivery_report(
+        data.unit_day, tf.trial.intervention.dosage, trial_id=tf.id, notes=data.notes
+    )
     results.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".delivery-", dir=results) as tmp:
         stage = Path(tmp)
@@ -135,7 +139,9 @@ def run_delivery(
             "figures": {k: f"{DELIVERY_DIR}/figures/{p.name}" for k, p in figs.items()},
         }
         write_json(stage / DELIVERY_FILE, doc)
-        archived = _archive(results) if target.exists() or (results / DELIVERY_DIR).exists() else None
+        archived = (
+            _archive(results) if target.exists() or (results / DELIVERY_DIR).exists() else None
+        )
         dest = results / DELIVERY_DIR
         dest.mkdir(exist_ok=True)
         for p in sorted(sub.iterdir()):
