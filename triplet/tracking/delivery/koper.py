@@ -170,9 +170,8 @@ def koper_curve(
     for u in np.unique(v_unit):
         vi = np.flatnonzero(v_unit == u)
         lo, hi = np.searchsorted(eu, u, "left"), np.searchsorted(eu, u, "right")
-        times = et[lo:hi]
-        nxt_i = np.searchsorted(times, v_end[vi], side="right")
-        nxt = np.where(nxt_i < len(times), times[np.minimum(nxt_i, len(times) - 1)], np.inf)
+        times = np.append(et[lo:hi].astype(float), np.inf)  # inf: no later crime
+        nxt = times[np.searchsorted(times[:-1], v_end[vi], side="right")]
         next_visit = np.r_[v_start[vi][1:], np.inf]
         censor = np.minimum.reduce(
             [next_visit, v_end[vi] + horizon_ns, np.full(len(vi), float(data_end))]
