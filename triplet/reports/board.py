@@ -356,8 +356,8 @@ def _delivery_fields(e: BoardTrial) -> dict[str, Any]:
     from triplet.tracking.delivery.report import DOSE_SHORTFALL, SHORTFALL_TEXT
 
     share = _get(e.results, "delivery.delivered_share")
-    path = e.dir / "results" / "delivery.json"
-    if share is None and path.exists():
+    path = Path(e.dir) / "results" / "delivery.json" if e.dir is not None else None
+    if share is None and path is not None and path.exists():
         from triplet.io import read_json
 
         d = read_json(path)

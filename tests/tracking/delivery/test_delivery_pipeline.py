@@ -230,3 +230,15 @@ def test_bad_patrol_area_file(registry: Path, tmp_path: Path) -> None:
             ),
             file="spots.csv",
         )
+
+
+def test_performance_page_reads_the_delivered_share(registry: Path) -> None:
+    """triplet/performance reads delivery.json's delivered_share (the key names agree)."""
+    from triplet.io import read_json
+    from triplet.performance.trials import dose_words
+
+    d = read_json(registry.parent / "trials" / "hotspot-patrol" / "results" / "delivery.json")
+    assert (
+        dose_words(d)
+        == f"{100 * d['delivered_share']:.0f}% of the registered dose delivered to date"
+    )

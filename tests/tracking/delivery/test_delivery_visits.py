@@ -167,3 +167,21 @@ def test_minutes_never_exceed_time_inside(where: list[str]) -> None:
     ud = unit_day(t, units=["A", "B"], start="2024-05-01", end="2024-05-03")
     assert np.isclose(ud["minutes"].sum(), t["minutes"].sum())
     assert ud["visits"].sum() == len(t)
+
+
+def test_polygon_areas_first_polygon_wins() -> None:
+    """Polygons (hot-spot outlines): a point in two overlapping polygons goes to the first."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    frame = gpd.GeoDataFrame(
+        {"unit": ["P", "Q"]},
+        geometry=[box(-50, -50, 50, 50), box(0, -50, 1050, 50)],
+        crs="EPSG:27700",
+    )
+    areas = PatrolAreaMap("polygons", ("P", "Q"), frame=frame)
+    # A is (0, 0): in both (P first); B is (1000, 0): in Q only
+    v = pings_to_visits(
+        pings(minute_pings("d1", "2024-05-01 10:00", ["A"] * 6 + ["B"] * 6)), areas, RULES
+    )
+    assert v.table["unit"].tolist() == ["P", "Q"]
