@@ -482,6 +482,9 @@ def trial_identifiers(trial_file: Any, root: Path, *, cache: dict | None = None)
     assignment = Path(trial_file.dir) / "assignment.csv"
     person = t.units.kind is UnitKind.person
     if person and assignment.exists():
+        from triplet.registry.lock import verify_artefacts
+
+        verify_artefacts(trial_file)  # issue 10, defect 1
         frame = pd.read_csv(assignment, dtype=str)
         ids = ids | IdentifierSet.of(frame.get("unit", pd.Series(dtype=str)), f"{assignment}:unit")
     if person and t.units.candidates:

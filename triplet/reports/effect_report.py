@@ -109,7 +109,10 @@ def context_for(trial_file: Any) -> ReportContext:
     d = Path(trial_file.dir)
     assignment = None
     if (d / "assignment.csv").exists():
+        from triplet.registry.lock import verify_artefacts
         from triplet.testing.assignment import read_assignment
+
+        verify_artefacts(trial_file)  # issue 10, defect 1
 
         assignment = read_assignment(d / "assignment.csv")
     return ReportContext(
