@@ -220,7 +220,11 @@ class Board:
         trials = clean(self.rows)
         for t in trials:  # the same disclosure control as the page: small counts suppressed
             for k in ("n_treatment", "n_control", "n_analysed"):
-                t[k] = format_count(t.get(k), t.get("threshold") or DEFAULT_THRESHOLD)
+                t[k] = format_count(
+                    t.get(k),
+                    t.get("threshold") or DEFAULT_THRESHOLD,
+                    persons=bool(t.get("persons", True)),
+                )
         return {"trials": trials, "pooled": clean(self.pooled)}
 
 
@@ -346,6 +350,8 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         "n_control": _get(r, "n_units.control"),
         "n_analysed": _get(r, "n_units.analysed"),
         "threshold": threshold,
+        # suppression protects people: unit counts of place trials are shown as they are
+        "persons": t.units.kind is UnitKind.person,
     }
 
 
@@ -419,7 +425,7 @@ def render_board(
         if kind == "number":
             text = "-" if missing(value) else f"{float(value):+.3g}"
             return Markup(_span(r["id"], fld, value, text))
-        text = format_count(value, th)
+        text = format_count(value, th, persons=bool(r.get("persons", True)))
         return Markup(_span(r["id"], fld, value, text, exact=text != f"<{th}"))
 
     def pnum(p: dict[str, Any], fld: str, value: Any, kind: str) -> Markup:
