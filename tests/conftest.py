@@ -46,3 +46,23 @@ def _single_threaded_blas():
         return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+def browser_required() -> bool:
+    """True under CI (env CI, or the marker file .ci/require-browser): the browser tests must
+    run there, so a missing Chromium fails them instead of skipping them."""
+    return bool(os.environ.get("CI")) or (REPO / ".ci" / "require-browser").exists()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """The headless Chromium executable; skips locally, fails under CI when it is missing."""
+    from triplet.reports.chromium import find_chromium
+
+    exe = find_chromium()
+    if exe is None:
+        message = "headless Chromium not found (apt-get install -y chromium; .ci/run does it)"
+        if browser_required():
+            pytest.fail(message + " - required under CI")
+        pytest.skip(message)
+    return exe
