@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "triplet.cli.geography",
     "triplet.cli.testing",
     "triplet.cli.tracking",
+    "triplet.cli.delivery",
     "triplet.cli.reports",
     "triplet.cli.performance",
 )
