@@ -66,3 +66,20 @@ def chromium() -> Path:
             pytest.fail(message + " - required under CI")
         pytest.skip(message)
     return exe
+
+
+# The fuzz suite's case count (tests/fuzz): here, in the root conftest, because only it is
+# loaded by the pytest-xdist controller that writes the summary.
+def pytest_terminal_summary(terminalreporter):
+    total, tests = 0, 0
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        if report.when != "call":
+            continue
+        for name, value in getattr(report, "user_properties", []):
+            if name == "fuzz_cases":
+                total += int(value)
+                tests += 1
+    if tests:
+        terminalreporter.write_sep("-", f"fuzz: {total} generated cases in {tests} fuzz tests")

@@ -2,7 +2,8 @@
 error naming file, line and field; never a traceback, never a silent drop.
 
 Each test records how many generated cases it ran (``user_properties["fuzz_cases"]``, which
-pytest-xdist carries back to the controller); the terminal summary prints the total.
+pytest-xdist carries back to the controller); the terminal summary (tests/conftest.py, loaded on the xdist controller too) prints
+the total.
 """
 
 from __future__ import annotations
@@ -25,18 +26,3 @@ def fuzz_cases(request):
             entry[1] += 1
 
     return Counter()
-
-
-def pytest_terminal_summary(terminalreporter):
-    total, tests = 0, 0
-    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
-        "failed", []
-    ):
-        if report.when != "call":
-            continue
-        for name, value in getattr(report, "user_properties", []):
-            if name == "fuzz_cases":
-                total += int(value)
-                tests += 1
-    if tests:
-        terminalreporter.write_sep("-", f"fuzz: {total} generated cases in {tests} fuzz tests")
