@@ -110,8 +110,23 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         if previous is not None:  # the outcome is decided: a late Ctrl-C must not change it
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if code == 130 and _busy_workers():
+            # Interrupted while worker threads (e.g. the police.uk reader's file pool) are still
+            # in a read: the interpreter would wait for them at exit. Nothing of theirs is kept
+            # (writes are atomic and were unwound in this thread), so leave now.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
         sys.exit(code)
     return code
+
+
+def _busy_workers() -> bool:
+    """True if threads other than the main one that the interpreter would wait for are alive."""
+    main_thread = threading.main_thread()
+    return any(
+        t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate()
+    )
 
 
 def _run(argv: list[str] | None) -> int:

@@ -833,6 +833,18 @@ def _take_rows(table: pa.Table, keep: np.ndarray) -> pa.Table:
     return pa.concat_tables(pieces) if pieces else table.slice(0, 0)
 
 
+def _result(future):
+    """``future.result()``, waiting in short slices: the kernel may deliver Ctrl-C's SIGINT to
+    a worker thread, and a main thread in one long wait would never run Python's handler."""
+    import concurrent.futures
+
+    while True:
+        try:
+            return future.result(timeout=0.2)
+        except concurrent.futures.TimeoutError:
+            continue
+
+
 def _checked_files(street: Iterable, encoding: str) -> Iterator[tuple[int, Path, tuple | None]]:
     """(file number, path, :func:`_check_file_fast` result) in file order.
 
@@ -846,16 +858,23 @@ def _checked_files(street: Iterable, encoding: str) -> Iterator[tuple[int, Path,
         for i, p in street:
             yield i, p, _check_file_fast(p, encoding, i)
         return
-    with ThreadPoolExecutor(workers) as pool:
+    pool = ThreadPoolExecutor(workers)
+    try:
         pending: deque = deque()
         for i, p in street:
             pending.append((i, p, pool.submit(_check_file_fast, p, encoding, i)))
             if len(pending) >= workers:
                 j, q, future = pending.popleft()
-                yield j, q, future.result()
+                yield j, q, _result(future)
         while pending:
             j, q, future = pending.popleft()
-            yield j, q, future.result()
+            yield j, q, _result(future)
+    except BaseException:
+        # Ctrl-C or an error: drop the queued files and do not wait for the one being parsed
+        # (a `with` block would join it first, so an interrupt waited for the read to end).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _frame_fast(
