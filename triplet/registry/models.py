@@ -319,6 +319,12 @@ class Design(_Model):
             raise ValueError(f"method {m.value} needs cluster_by")
         if m is DesignMethod.matched_control and self.matching is None:
             raise ValueError("method matched_control needs a matching section")
+        a = self.allocation
+        if m is DesignMethod.matched_pair and a.treatment != a.control:
+            raise ValueError(
+                f"method matched_pair needs a 1:1 allocation (one unit of each pair treated), "
+                f"not {a.treatment}:{a.control}"
+            )
         return self
 
 
@@ -458,6 +464,17 @@ class AnalysisPlan(_Model):
         description="The verdict rule (default: frequentist for a frequentist primary "
         "estimator, bayesian with probability 0.975 for a Bayesian one).",
     )
+
+    @field_validator("primary")
+    @classmethod
+    def _primary_estimates_the_effect(cls, v: Estimator) -> Estimator:
+        if v is Estimator.displacement:
+            raise ValueError(
+                "displacement cannot be the primary analysis: it checks where crime went "
+                "(WDQ and buffer DiD around the treated units), not the effect on them; name "
+                "an effect estimator (e.g. twfe_did) and set analysis.buffer: true"
+            )
+        return v
 
     @model_validator(mode="after")
     def _rule_fits_primary(self) -> AnalysisPlan:
@@ -626,6 +643,42 @@ class Trial(_Model):
             raise ValueError("bayesian_count on the harm outcome: use bayesian_harm")
         return v
 
+    @field_validator("analysis")
+    @classmethod
+    def _analysis_fits_design(cls, v: AnalysisPlan, info: ValidationInfo) -> AnalysisPlan:
+        """The plan can be run on the design (checked here so ``validate`` finds it, not
+        ``track``): randomisation inference needs a randomised design, and the cluster level
+        must exist in the assignment (no silent fallback to units)."""
+        design = info.data.get("design")
+        if design is None:
+            return v
+        m = design.method
+        if m is DesignMethod.matched_control and Estimator.randomisation_inference in {
+            v.primary,
+            *v.secondary,
+        }:
+            raise ValueError(
+                "randomisation_inference needs a randomised design: method matched_control "
+                "chose the treated units, so there is no assignment procedure to re-run"
+            )
+        has = {
+            "unit": True,
+            "block": design.block_by is not None,
+            "pair": m in (DesignMethod.matched_pair, DesignMethod.matched_control),
+            "cluster": design.cluster_by is not None,
+        }
+        if not has[v.cluster]:
+            need = {
+                "block": "design.block_by (methods block, block_cluster)",
+                "pair": "pairs (methods matched_pair, matched_control)",
+                "cluster": "design.cluster_by (methods cluster, block_cluster)",
+            }[v.cluster]
+            raise ValueError(
+                f"cluster: {v.cluster}, but design method {m.value} has no {v.cluster}s "
+                f"(clustering by {v.cluster} needs {need}); cluster at the unit of assignment"
+            )
+        return v
+
     @field_validator("data_protection")
     @classmethod
     def _pseudonymised(cls, v: DataProtection, info: ValidationInfo) -> DataProtection:
@@ -634,12 +687,13 @@ class Trial(_Model):
             raise ValueError("person-level units must be pseudonymised (pseudonymised: true)")
         return v
 
-    def source(self, kind: str) -> DataSource:
-        """The first data source of ``kind`` (records, units, ...)."""
-        for s in self.data_sources:
-            if s.kind == kind:
-                return s
-        raise KeyError(f"trial {self.id} has no data source of kind {kind!r}")
+    def source(self, kind: str) -> DataSource | None:
+        """The first data source of ``kind`` (records, units, ...), or None when there is none.
+
+        None, not an exception, is the "not found" signal: a ``KeyError`` caught around the
+        call would also hide a real bug inside whatever reads the source.
+        """
+        return next((s for s in self.data_sources if s.kind == kind), None)
 
 
 class RegistryEntry(_Model):

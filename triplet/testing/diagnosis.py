@@ -33,6 +33,7 @@ from scipy import stats
 
 from triplet.errors import InputError, StateError
 from triplet.registry.models import Design
+from triplet.seeds import stream_seed
 from triplet.testing.assignment import design_structure, draw_assignments
 from triplet.testing.power import PowerDesign, power, serial_correlation
 
@@ -483,11 +484,7 @@ def diagnose(
     strata = pd.factorize(strata)[0]
     clusters = struct["cluster"].fillna(struct["unit"]).to_numpy(dtype=object)
     clusters = pd.factorize(clusters)[0]
-    sim_seed = (
-        int(np.random.SeedSequence(design.seed, spawn_key=(7,)).generate_state(1)[0])
-        if seed is None
-        else seed
-    )
+    sim_seed = stream_seed(design.seed, "power_simulation") if seed is None else seed
     z = draw_assignments(units, design, n_sims, seed=sim_seed)
     analytic, _ = _analytic(
         y, pre, post_n, d0, strata, clusters, float(z.mean()), alpha, target, np.zeros(1), 0.0

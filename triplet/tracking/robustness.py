@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from triplet.errors import InputError, StateError
+from triplet.seeds import stream_seed
 from triplet.tracking.few_clusters import (
     few_cluster_threshold,
     poisson_few_clusters,
@@ -50,13 +51,13 @@ def few_cluster_fields(x, rec: dict[str, Any], estimator: str) -> dict[str, Any]
         "cluster": x.cluster,
         "alpha": x.alpha,
         "n_boot": N_BOOT,
-        "seed": int(x.trial.design.seed) + 2,
+        "seed": stream_seed(x.trial.design.seed, "wild_bootstrap"),
     }
     try:
         if estimator == "twfe_did":
             fc = twfe_few_clusters(x.panel, block=x.block, **kw)
         else:
-            fc = poisson_few_clusters(x.panel, **kw)
+            fc = poisson_few_clusters(x.panel, block=x.block, **kw)
     except (InputError, StateError) as exc:
         return {**rec, "few_clusters": None, "notes": _join(rec.get("notes"), f"CR2/wild: {exc}")}
     out = {**rec, "few_clusters": fc.to_dict(), "inference": "crv1"}

@@ -46,6 +46,7 @@ import pandas as pd
 from triplet.errors import ConvergenceError, InputError, LockError, OverwriteError, StateError
 from triplet.io import write_dataframe
 from triplet.registry.models import DesignMethod, Estimator, Outcome, Status, Trial
+from triplet.seeds import stream_seed
 from triplet.tracking.count_models import count_did
 from triplet.tracking.did import did
 from triplet.tracking.displacement import buffer_units, wdq
@@ -145,10 +146,12 @@ def _cluster_column(trial, panel: pd.DataFrame, notes: list[str]) -> str:
         return "unit"
     if panel[want].notna().all():
         return want
-    notes.append(
-        f"analysis.cluster is {want} but the assignment has no {want}s: clustered by unit instead"
+    # trial.yaml validation refuses a cluster level the design does not make, so this is an
+    # assignment that does not match its registration: an error, never a silent fallback
+    raise StateError(
+        f"analysis.cluster is {want} but {trial.id}'s assignment.csv has units with no {want}: "
+        "nothing was analysed"
     )
-    return "unit"
 
 
 def _block_column(trial, panel: pd.DataFrame) -> str | None:
@@ -258,6 +261,7 @@ def _event_study(x: AnalysisInput) -> Estimated:
     )
     lo, hi = r.post_mean_ci
     on = x.panel["d"] == 1
+    fe = "unit + month" if x.block is None else f"unit + {x.block} x month"
     pct = from_additive(
         r.post_mean, lo, hi, float(x.panel.loc[on, x.measure].mean()), se=r.post_mean_se, df=r.df
     )
@@ -271,6 +275,7 @@ def _event_study(x: AnalysisInput) -> Estimated:
         "n_obs": r.n_obs,
         "n_units": r.n_units,
         **pct.to_dict(),
+        "fixed_effects": fe,
         "pretrend_test": r.to_dict()["pretrend_test"],
         "coefficients": r.to_dict()["coefficients"],
         "notes": f"joint pre-trend test F({r.pretrend_df[0]}, {r.pretrend_df[1]}) = "
@@ -288,6 +293,7 @@ def _count_did(family: Literal["poisson", "negbin"]) -> Callable[[AnalysisInput]
             cluster=x.cluster,
             family=family,
             count_outcome=x.measure == "count",
+            block=x.block,
         )
         rec = r.to_dict()
         if x.measure == "harm":
@@ -307,7 +313,16 @@ def _staggered_did(x: AnalysisInput) -> Estimated:
         start="start",
         cluster=None if x.cluster == "unit" else x.cluster,
     )
-    return Estimated(r.to_dict(), r)
+    rec = {**r.to_dict(), "fixed_effects": "unit + month"}
+    if x.block is not None:
+        # Callaway & Sant'Anna compare each start cohort with the never-treated units; it has
+        # no block x month version, so the design's blocks are named as not followed.
+        rec["notes"] = (
+            f"{rec.get('notes') or ''}; the design's {x.block}s are not used: Callaway & "
+            f"Sant'Anna's group-time ATTs compare cohorts with never-treated units on unit + "
+            f"month effects (no {x.block} x month version)"
+        ).lstrip("; ")
+    return Estimated(rec, r)
 
 
 def _randomisation_inference(x: AnalysisInput) -> Estimated:
@@ -315,6 +330,9 @@ def _randomisation_inference(x: AnalysisInput) -> Estimated:
     rec = r.to_dict()
     # T = counterfactual + effect: the treated units' observed mean after the start
     rec.update(from_additive(r.estimate, r.ci_low, r.ci_high, cf + r.estimate).to_dict())
+    # the statistic is a difference of unit pre/post changes; the design (blocks, pairs,
+    # clusters) enters through the redrawn assignments, not as fixed effects
+    rec["fixed_effects"] = "none (unit pre/post means; the design's strata in the redraws)"
     return Estimated(rec, r)
 
 
@@ -628,7 +646,6 @@ def track_trial(
     matplotlib.use("Agg", force=False)
     from triplet.registry import find_trial
     from triplet.registry.lock import read_lock
-    from triplet.testing.assignment import read_assignment
 
     tf = find_trial(registry, trial_id)
     _preflight(tf)
@@ -637,8 +654,7 @@ def track_trial(
             f"{tf.results_dir / RESULTS_FILE} exists; rerun with --rerun to move it to "
             f"{tf.results_dir / 'previous'}/<timestamp>/ and analyse again"
         )
-    assignment = read_assignment(tf.assignment_path)
-    assignment["unit"] = assignment["unit"].astype(str)
+    assignment, assignment_sha256 = _read_assignment(tf)
     lock = read_lock(tf)
     notes = _draws_note(tf.trial, draws)
     n_draws = int(draws or tf.trial.analysis.randomisation_draws)
@@ -666,6 +682,7 @@ def track_trial(
         if block_rec is not None:
             analyses.append((block_rec, None))
         results = _assemble(track, analyses, displacement, bayesian, lock, n_draws)  # assemble
+        results["assignment_sha256"] = assignment_sha256  # of the file analysed, not the lock's
         results.update({"sensitivity": None, **track.extras, "multiplicity": family})
         panel = track.panels.all
         write_dataframe(track.stage / PANEL_FILE, panel.assign(month=panel["month"].astype(str)))
@@ -679,6 +696,22 @@ def track_trial(
         status = set_status(tf, Status.analysed).trial.status.value
     figures = {k: tf.results_dir / v for k, v in results["figures"].items()}
     return TrackReport(tf.id, results, tf.results_dir / RESULTS_FILE, figures, archived, status)
+
+
+def _read_assignment(tf) -> tuple[pd.DataFrame, str]:
+    """The assignment analysed and the SHA-256 of exactly those bytes (read once)."""
+    import hashlib
+    import io
+
+    from triplet.testing.assignment import read_assignment
+
+    try:
+        data = tf.assignment_path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the assignment: {exc}", file=tf.assignment_path) from exc
+    frame = read_assignment(io.BytesIO(data), file=tf.assignment_path)
+    frame["unit"] = frame["unit"].astype(str)
+    return frame, hashlib.sha256(data).hexdigest()
 
 
 def _draws_note(trial, draws: int | None) -> list[str]:
@@ -713,7 +746,9 @@ def _start(tf, assignment: pd.DataFrame, n_draws: int, stage: Path, notes: list[
         cluster=_cluster_column(trial, tp, notes),
         block=_block_column(trial, tp),
         alpha=trial.analysis.alpha,
-        randomisation=_draws_factory(tf, assignment, n_draws, seed=trial.design.seed + 1),
+        randomisation=_draws_factory(
+            tf, assignment, n_draws, seed=stream_seed(trial.design.seed, "randomisation_inference")
+        ),
     )
     return _Track(tf, assignment, records, panels, base, stage, notes)
 
@@ -886,7 +921,8 @@ def _block_att(track: _Track, n_draws: int) -> dict[str, Any] | None:
     delta = post - pre
     rec = r.to_dict()
     try:
-        z = draw_assignments(table, tf.trial.design, n_draws, tf.trial.design.seed + 2)
+        seed = stream_seed(tf.trial.design.seed, "block_att_randomisation")
+        z = draw_assignments(table, tf.trial.design, n_draws, seed)
         stat = stratified_statistic(delta, z, table["block"].to_numpy())
         observed = stratified_statistic(delta, obs, table["block"].to_numpy())
         rec["p_value_randomisation"] = float(
@@ -938,14 +974,14 @@ def _displacement(tf, records, assignment, measure, alpha, notes) -> dict[str, A
     from triplet.records.sources import load_source
 
     trial = tf.trial
-    try:
-        units = load_source(trial.source("units"), tf.root or tf.dir, trial=trial, file=tf.path)
-    except KeyError:
+    source = trial.source("units")
+    if source is None:
         notes.append(
             "analysis.buffer is true but the trial has no units source with "
             "neighbours: displacement not checked"
         )
         return None
+    units = load_source(source, tf.root or tf.dir, trial=trial, file=tf.path)
     id_col = trial.units.id_column if trial.units.id_column in units.columns else "unit"
     treated = assignment.loc[assignment["arm"] == "treatment", "unit"].tolist()
     controls = assignment.loc[assignment["arm"] == "control", "unit"].tolist()
