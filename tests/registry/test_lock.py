@@ -275,6 +275,26 @@ def test_deviation_before_the_lock(tiny_trial: Path) -> None:
     assert problem.line == len(text.splitlines()) - 2
 
 
+def test_deviation_recorded_before_the_lock_is_an_amendment(tiny_trial: Path) -> None:
+    # A deviation already in trial.yaml when the lock is made was an amendment made before it:
+    # dated earlier by nature, and accepted whatever today's date is (the example trials carry
+    # one). A deviation added after the lock with an earlier date is still reported.
+    tiny_trial.write_text(
+        tiny_trial.read_text()
+        + "deviations:\n  - date: 2001-01-01\n    field: title\n    reason: Amended.\n"
+    )
+    tf = load_trial(tiny_trial)
+    write_lock(tf)
+    assert json.loads(tf.lock_path.read_text())["deviations_at_lock"][0]["date"] == "2001-01-01"
+    assert check_lock(load_trial(tiny_trial)) == []
+    tiny_trial.write_text(
+        tiny_trial.read_text()
+        + "  - date: 2001-01-02\n    field: title\n    reason: Added later, backdated.\n"
+    )
+    [problem] = check_lock(load_trial(tiny_trial))
+    assert problem.field == "deviations.1.date"
+
+
 def test_deviation_on_a_field_that_does_not_exist(tiny_trial: Path) -> None:
     tf = load_trial(tiny_trial)
     write_lock(tf)

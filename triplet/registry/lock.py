@@ -115,7 +115,7 @@ def write_lock(trial_file: TrialFile, **extra: Any) -> Path:
     ``extra`` (JSON values) is stored beside the registration, e.g. ``assignment_sha256``,
     ``seed``, ``numpy_version``, ``bit_generator``.
     """
-    clash = _RESERVED & extra.keys()
+    clash = (_RESERVED | {"deviations_at_lock"}) & extra.keys()
     if clash:
         raise TypeError(f"write_lock: {', '.join(sorted(clash))} are set by the lock itself")
     content = {
@@ -123,6 +123,9 @@ def write_lock(trial_file: TrialFile, **extra: Any) -> Path:
         "registration_sha256": registration_sha256(trial_file.trial),
         "locked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "triplet_version": __version__,
+        # Deviations already recorded when the lock is made are amendments made before it
+        # (dated earlier by nature); only deviations added later must be dated on or after it.
+        "deviations_at_lock": [d.model_dump(mode="json") for d in trial_file.trial.deviations],
         **extra,
     }
     return write_json(trial_file.lock_path, content)
@@ -233,7 +236,14 @@ def check_lock(trial_file: TrialFile) -> list[Problem]:
         if not any(covers(d.field, path) for d in deviations)
     ]
     locked_on = lock.locked_date
-    early = [i for i, d in enumerate(deviations) if locked_on is not None and d.date < locked_on]
+    before_lock = lock.extra.get("deviations_at_lock") or []
+    early = [
+        i
+        for i, d in enumerate(deviations)
+        if locked_on is not None
+        and d.date < locked_on
+        and d.model_dump(mode="json") not in before_lock
+    ]
     known = _known_paths(lock.registration, current)
     unknown = [i for i, d in enumerate(deviations) if d.field.strip().strip(".") not in known]
     if not unrecorded and not early and not unknown:
