@@ -45,31 +45,9 @@ def _prepare(out: Path) -> Path:
     shutil.copytree(
         REPO / "trials",
         work / "trials",
-        ignore=shutil.ignore_patterns(
-            "assignment.csv", "lock.json", "results", "reports", "design"
-        ),
+        ignore=shutil.ignore_patterns("assignment.csv", "lock.json", "results", "reports", "design"),
     )
-    redate_deviations(work / "trials")
     return work
-
-
-def redate_deviations(trials: Path, day: dt.date | None = None) -> None:
-    """Date the recorded deviations of copied example trials ``day`` (default: today, UTC).
-
-    A copy of the example trials is assigned and locked afresh (today), while the shipped
-    trials record deviations made after an earlier lock; a deviation dated before the new lock
-    is (rightly) refused by ``check_lock``. The copy is a re-registration, so its deviations
-    are dated on the day it is locked.
-    """
-    import re
-
-    day = day or dt.datetime.now(dt.UTC).date()
-    for path in Path(trials).glob("*/trial.yaml"):
-        text = path.read_text(encoding="utf-8")
-        head, sep, tail = text.partition("\ndeviations:\n")
-        if sep:
-            tail = re.sub(r"(?m)^(\s*-?\s*date:\s*)\d{4}-\d{2}-\d{2}", rf"\g<1>{day}", tail)
-            path.write_text(head + sep + tail, encoding="utf-8")
 
 
 def _step(title: str, argv: list[str]) -> None:

@@ -20,9 +20,6 @@ def registry(tmp_path: Path) -> Path:
     for name in ("hotspot-patrol", "neighbourhood-pop", "offender-focus"):
         (tmp_path / "trials" / name).mkdir(parents=True)
         shutil.copy(REPO / "trials" / name / "trial.yaml", tmp_path / "trials" / name)
-    from triplet.demo import redate_deviations
-
-    redate_deviations(tmp_path / "trials")  # the copies are locked today
     return tmp_path / "registry.yaml"
 
 

@@ -47,9 +47,6 @@ def registry_copy(tmp_path: Path) -> Path:
         ignore=shutil.ignore_patterns("assignment.csv", "lock.json", "design", "results"),
     )
     # the shipped trials may have moved on (e.g. after `make demo`): start from registered
-    from triplet.demo import redate_deviations
-
-    redate_deviations(tmp_path / "trials")  # the copies are locked today
     for trial in (tmp_path / "trials").glob("*/trial.yaml"):
         text = re.sub(r"(?m)^status:.*$", "status: registered", trial.read_text())
         trial.write_text(text)

@@ -62,9 +62,6 @@ def assigned_registry(tmp_path_factory) -> Path:
         root / "trials",
         ignore=shutil.ignore_patterns("assignment.csv", "lock.json", "design", "results"),
     )
-    from triplet.demo import redate_deviations
-
-    redate_deviations(root / "trials")  # the copies are locked today
     for trial in (root / "trials").glob("*/trial.yaml"):
         text = re.sub(r"(?m)^status:.*$", "status: registered", trial.read_text())
         trial.write_text(text)
