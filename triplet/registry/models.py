@@ -113,6 +113,8 @@ class InterventionType(StrEnum):
 
 
 class UnitKind(StrEnum):
+    """What a unit of assignment is: a place, a person (pseudonymised) or a time slot."""
+
     place = "place"
     person = "person"
     time = "time"
@@ -150,6 +152,8 @@ class Estimator(StrEnum):
 
 
 class Owner(_Model):
+    """The person accountable for the trial and their agency."""
+
     name: str = Field(min_length=1, description="Person accountable for the trial.")
     agency: str = Field(min_length=1, description="Agency the owner works for.")
     email: str | None = Field(default=None, description="Contact address (optional).")
@@ -169,6 +173,8 @@ class Dosage(_Model):
 
 
 class Intervention(_Model):
+    """What is tested: its type, a description and (optionally) its dosage."""
+
     type: InterventionType = Field(
         description="Intervention type from the vocabulary (used to pool similar trials)."
     )
@@ -182,6 +188,8 @@ class Intervention(_Model):
 
 
 class Hypotheses(_Model):
+    """The primary (confirmatory) hypothesis and any secondary ones."""
+
     primary: str = Field(min_length=1, description="The confirmatory hypothesis.")
     secondary: list[str] = Field(
         description="Secondary hypotheses (exploratory).", default_factory=list
@@ -209,6 +217,8 @@ class Units(_Model):
 
 
 class Eligibility(_Model):
+    """Which units may enter the trial (minimum baseline harm or count, exclusions, rules)."""
+
     min_baseline_harm: float | None = Field(
         default=None,
         ge=0,
@@ -224,6 +234,8 @@ class Eligibility(_Model):
 
 
 class Outcome(_Model):
+    """One outcome: its name, measure (harm or count), crime types and harm index."""
+
     name: str = Field(description="Short name of the outcome, e.g. crime_harm.", min_length=1)
     measure: Literal["harm", "count"] = Field(
         description="harm (days of imprisonment) or count (crimes)."
@@ -238,6 +250,8 @@ class Outcome(_Model):
 
 
 class Outcomes(_Model):
+    """The primary outcome and the secondary outcomes (reported as exploratory)."""
+
     primary: Outcome = Field(description="The one primary outcome (confirmatory).")
     secondary: list[Outcome] = Field(
         description="Secondary outcomes (exploratory).", default_factory=list
@@ -274,6 +288,8 @@ class Matching(_Model):
 
 
 class AllocationRatio(_Model):
+    """Allocation ratio treatment:control (1:1 by default)."""
+
     treatment: int = Field(
         description="Treatment share of the allocation ratio (e.g. 1 of 1:1).", default=1, ge=1
     )
@@ -287,6 +303,10 @@ class AllocationRatio(_Model):
 
 
 class Design(_Model):
+    """How units are allocated: the method, seed and the columns it needs (blocks, clusters,
+    pairs).
+    """
+
     method: DesignMethod = Field(description="How units are allocated to treatment and control.")
     seed: int = Field(ge=0, lt=2**63, description="Seed of numpy's PCG64 bit generator.")
     allocation: AllocationRatio = Field(
@@ -329,6 +349,8 @@ class Design(_Model):
 
 
 class Period(_Model):
+    """A span of whole months, start and end inclusive (YYYY-MM)."""
+
     start: Month
     end: Month
 
@@ -344,6 +366,8 @@ class Period(_Model):
 
 
 class Periods(_Model):
+    """Baseline, treatment and (optional) follow-up months, in that order without overlap."""
+
     baseline: Period = Field(
         description="Months before treatment, used for eligibility, blocks and DiD."
     )
@@ -425,6 +449,10 @@ BAYESIAN_ESTIMATORS = frozenset({"bayesian_count", "bayesian_harm"})
 
 
 class AnalysisPlan(_Model):
+    """The analysis plan, fixed before outcomes are seen: primary and secondary estimators, alpha,
+    clustering, inference, the decision rule.
+    """
+
     primary: Estimator = Field(
         description="The one confirmatory estimator; the others are reported as exploratory."
     )
@@ -504,6 +532,8 @@ class AnalysisPlan(_Model):
 
 
 class Power(_Model):
+    """Power target of the primary test and how it is computed."""
+
     target: float = Field(description="Target power of the primary test.", default=0.8, gt=0, lt=1)
     method: Literal["analytic", "simulation"] = Field(
         default="simulation",
@@ -697,6 +727,8 @@ class Trial(_Model):
 
 
 class RegistryEntry(_Model):
+    """One trial listed in registry.yaml: its id, folder and intervention type."""
+
     id: str = Field(
         description="Trial id (equals the id in trial.yaml and the folder name).",
         pattern=ID_PATTERN,

@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from triplet.errors import InputError, OverwriteError, TripletError
-from triplet.io import write_bytes, write_text
+from triplet.io import jsonable, write_bytes, write_text
 from triplet.registry.models import InterventionType, Status, Trial, UnitKind
 from triplet.reports import evidence
 from triplet.reports import verdict as verdicts
@@ -215,13 +215,13 @@ class Board:
         """JSON-ready rows; unit counts suppressed below the threshold as on the page."""
 
         def clean(df: pd.DataFrame) -> list[dict[str, Any]]:
-            return df.astype(object).where(df.notna(), None).to_dict("records")
+            return jsonable(df.astype(object).where(df.notna(), None).to_dict("records"))
 
         trials = clean(self.rows)
         for t in trials:  # the same disclosure control as the page: small counts suppressed
             for k in ("n_treatment", "n_control", "n_analysed"):
                 t[k] = format_count(t.get(k), t.get("threshold") or DEFAULT_THRESHOLD)
-        return {"trials": trials, "pooled": clean(self.pooled)}
+        return jsonable({"trials": trials, "pooled": clean(self.pooled)})
 
 
 def _pooled(entries: list[BoardTrial], *, bayesian: bool = True) -> tuple[pd.DataFrame, str | None]:

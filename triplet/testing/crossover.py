@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 
 __all__ = ["PlaceDayAssignment", "PlaceDayRules", "assign_place_days", "draw_place_days"]
 
@@ -114,15 +115,17 @@ class PlaceDayAssignment:
         )
 
     def to_dict(self) -> dict:
-        return {
-            "rules": {
-                "treated_per_day": self.rules.treated_per_day,
-                "max_consecutive": self.rules.max_consecutive,
-                "washout_days": self.rules.washout_days,
-            },
-            "seed": self.seed,
-            **{k: int(v) for k, v in self.summary().iloc[0].items()},
-        }
+        return jsonable(
+            {
+                "rules": {
+                    "treated_per_day": self.rules.treated_per_day,
+                    "max_consecutive": self.rules.max_consecutive,
+                    "washout_days": self.rules.washout_days,
+                },
+                "seed": self.seed,
+                **{k: int(v) for k, v in self.summary().iloc[0].items()},
+            }
+        )
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError, StateError
+from triplet.io import jsonable
 from triplet.registry.models import Design
 from triplet.seeds import stream_seed
 from triplet.testing.assignment import design_structure, draw_assignments
@@ -203,34 +204,38 @@ class Diagnosis:
             if isinstance(v, np.generic):
                 v = v.item()
             if isinstance(v, float) and not math.isfinite(v):
-                return None
-            return v
+                return jsonable(None)
+            return jsonable(v)
 
-        return {
-            "reference": "Blair, Cooper, Coppock & Humphreys (2019)",
-            "outcome": self.outcome,
-            "method": self.method,
-            "reduction": self.reduction,
-            "n_sims": self.n_sims,
-            "n_units": self.n_units,
-            "pre_months": self.pre_months,
-            "post_months": self.post_months,
-            "alpha": self.alpha,
-            "target": self.target,
-            "seed": self.seed,
-            "note": self.note,
-            "power": clean(self.power),
-            "type_i_error": clean(self.type_i_error),
-            "null_reduction_rate": clean(self.null_reduction_rate),
-            "null_increase_rate": clean(self.null_increase_rate),
-            "reduction_power": clean(self.reduction_power),
-            "simulated_mde": clean(self.simulated_mde),
-            "summary": [
-                {k: clean(v) for k, v in r.items()} for r in self.summary().to_dict("records")
-            ],
-            "curve": [{k: clean(v) for k, v in r.items()} for r in self.table.to_dict("records")],
-            "analytic": {k: clean(v) for k, v in self.analytic.items()},
-        }
+        return jsonable(
+            {
+                "reference": "Blair, Cooper, Coppock & Humphreys (2019)",
+                "outcome": self.outcome,
+                "method": self.method,
+                "reduction": self.reduction,
+                "n_sims": self.n_sims,
+                "n_units": self.n_units,
+                "pre_months": self.pre_months,
+                "post_months": self.post_months,
+                "alpha": self.alpha,
+                "target": self.target,
+                "seed": self.seed,
+                "note": self.note,
+                "power": clean(self.power),
+                "type_i_error": clean(self.type_i_error),
+                "null_reduction_rate": clean(self.null_reduction_rate),
+                "null_increase_rate": clean(self.null_increase_rate),
+                "reduction_power": clean(self.reduction_power),
+                "simulated_mde": clean(self.simulated_mde),
+                "summary": [
+                    {k: clean(v) for k, v in r.items()} for r in self.summary().to_dict("records")
+                ],
+                "curve": [
+                    {k: clean(v) for k, v in r.items()} for r in self.table.to_dict("records")
+                ],
+                "analytic": {k: clean(v) for k, v in self.analytic.items()},
+            }
+        )
 
     def plot(self, ax=None):
         """Power curve over injected reductions: simulated (with 95% Monte-Carlo bands) and

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 from triplet.registry.loading import TrialFile
 from triplet.testing.assignment import harm_tiers
 
@@ -58,7 +59,7 @@ class UnitTable:
         return pd.DataFrame(rows, columns=["stage", "units"])
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.flow)
+        return jsonable(dict(self.flow))
 
     def plot(self, ax=None):
         """Baseline harm of every unit in the source, eligible units highlighted."""

@@ -36,7 +36,9 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 from triplet.tracking.did import _indicator, _map_demean, check_columns
+from triplet.tracking.percent import PercentChange, from_log_ratio
 
 __all__ = ["CountDidResult", "count_did", "period_codes"]
 
@@ -72,48 +74,75 @@ class CountDidResult:
         )
 
     @property
+    def estimate(self) -> float:
+        """The log rate ratio (the protocol's estimate is on the model's own scale)."""
+        return self.log_rate_ratio
+
+    @property
+    def ci_low(self) -> float:
+        return float(np.log(self.ci[0]))
+
+    @property
+    def ci_high(self) -> float:
+        return float(np.log(self.ci[1]))
+
+    #: normal-theory inference (no degrees of freedom)
+    df = None
+
+    @property
+    def percent(self) -> PercentChange:
+        return from_log_ratio(self.log_rate_ratio, self.se, alpha=self.alpha)
+
+    @property
     def percent_change(self) -> float:
         return 100.0 * (self.rate_ratio - 1.0)
+
+    @property
+    def notes(self) -> str:
+        return (
+            f"{self.family} GLM with {self.fixed_effects} effects; estimate is the log rate "
+            f"ratio; cluster-robust SE ({self.n_clusters} clusters)"
+            + (
+                f"; {self.n_units_dropped_all_zero} all-zero units dropped"
+                if self.n_units_dropped_all_zero
+                else ""
+            )
+        )
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([self.to_dict()]).drop(columns=["notes"])
 
     def to_dict(self) -> dict:
         lo, hi = self.ci
-        return {
-            "estimator": f"{self.family}_did",
-            "outcome": self.outcome,
-            "estimate": self.log_rate_ratio,
-            "se": self.se,
-            "ci_low": float(np.log(lo)),
-            "ci_high": float(np.log(hi)),
-            "p_value": self.p_value,
-            "rate_ratio": self.rate_ratio,
-            "rate_ratio_ci_low": lo,
-            "rate_ratio_ci_high": hi,
-            "percent_change": self.percent_change,
-            "percent_ci_low": 100.0 * (lo - 1.0),
-            "percent_ci_high": 100.0 * (hi - 1.0),
-            "log_effect": self.log_rate_ratio,
-            "log_se": self.se,
-            "log_df": None,
-            "n_obs": self.n_obs,
-            "n_units": self.n_units,
-            "n_clusters": self.n_clusters,
-            "n_units_dropped_all_zero": self.n_units_dropped_all_zero,
-            "dispersion": self.dispersion,
-            "converged": self.converged,
-            "fixed_effects": self.fixed_effects,
-            "notes": (
-                f"{self.family} GLM with {self.fixed_effects} effects; estimate is the log rate "
-                f"ratio; cluster-robust SE ({self.n_clusters} clusters)"
-                + (
-                    f"; {self.n_units_dropped_all_zero} all-zero units dropped"
-                    if self.n_units_dropped_all_zero
-                    else ""
-                )
-            ),
-        }
+        return jsonable(
+            {
+                "estimator": f"{self.family}_did",
+                "outcome": self.outcome,
+                "estimate": self.log_rate_ratio,
+                "se": self.se,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "p_value": self.p_value,
+                "df": None,
+                "rate_ratio": self.rate_ratio,
+                "rate_ratio_ci_low": lo,
+                "rate_ratio_ci_high": hi,
+                "percent_change": self.percent_change,
+                "percent_ci_low": 100.0 * (lo - 1.0),
+                "percent_ci_high": 100.0 * (hi - 1.0),
+                "log_effect": self.log_rate_ratio,
+                "log_se": self.se,
+                "log_df": None,
+                "n_obs": self.n_obs,
+                "n_units": self.n_units,
+                "n_clusters": self.n_clusters,
+                "n_units_dropped_all_zero": self.n_units_dropped_all_zero,
+                "dispersion": self.dispersion,
+                "converged": self.converged,
+                "fixed_effects": self.fixed_effects,
+                "notes": self.notes,
+            }
+        )
 
     def plot(self, ax=None):
         """The rate ratio and its interval on a log axis, with 1 (no effect) marked."""

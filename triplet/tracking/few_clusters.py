@@ -50,6 +50,7 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 from triplet.tracking.did import _codes, _indicator, check_columns, did
 
 __all__ = [
@@ -107,20 +108,22 @@ class FewClusterResult:
         return self.table.assign(estimate=self.estimate).copy()
 
     def to_dict(self) -> dict:
-        return {
-            "estimator": self.estimator,
-            "outcome": self.outcome,
-            "estimate": float(self.estimate),
-            "n_clusters": int(self.n_clusters),
-            "n_treated_clusters": int(self.n_treated_clusters),
-            "alpha": self.alpha,
-            "bootstrap_weights": self.bootstrap_weights,
-            "n_boot": int(self.n_boot),
-            "enumerated": bool(self.enumerated),
-            "methods": [
-                {k: _num(v) for k, v in r.items()} for r in self.table.to_dict(orient="records")
-            ],
-        }
+        return jsonable(
+            {
+                "estimator": self.estimator,
+                "outcome": self.outcome,
+                "estimate": float(self.estimate),
+                "n_clusters": int(self.n_clusters),
+                "n_treated_clusters": int(self.n_treated_clusters),
+                "alpha": self.alpha,
+                "bootstrap_weights": self.bootstrap_weights,
+                "n_boot": int(self.n_boot),
+                "enumerated": bool(self.enumerated),
+                "methods": [
+                    {k: _num(v) for k, v in r.items()} for r in self.table.to_dict(orient="records")
+                ],
+            }
+        )
 
     def plot(self, ax=None):
         """The estimate with the interval of each method, CRV1 first."""

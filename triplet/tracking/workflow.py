@@ -44,16 +44,16 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import ConvergenceError, InputError, LockError, OverwriteError, StateError
-from triplet.io import write_dataframe
+from triplet.io import jsonable, write_dataframe
 from triplet.registry.models import DesignMethod, Estimator, Outcome, Status, Trial
 from triplet.seeds import stream_seed
 from triplet.tracking.count_models import count_did
 from triplet.tracking.did import did
 from triplet.tracking.displacement import buffer_units, wdq
+from triplet.tracking.estimate import effect_fields
 from triplet.tracking.event_study import event_study
 from triplet.tracking.inference import permute_within, randomisation_inference, unit_prepost
 from triplet.tracking.panel import area_panel, build_panel, load_trial_records
-from triplet.tracking.percent import from_additive
 from triplet.tracking.results import (
     RESULTS_FILE,
     analysis_record,
@@ -107,7 +107,7 @@ class TrackReport:
         return pd.DataFrame(self.results["analyses"]).reindex(columns=cols)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.results
+        return jsonable(self.results)
 
     def plot(self, ax=None):
         """Per-cent changes with intervals of every analysis (primary first)."""
@@ -259,27 +259,12 @@ def _event_study(x: AnalysisInput) -> Estimated:
         block=x.block,
         window=EVENT_WINDOW,
     )
-    lo, hi = r.post_mean_ci
-    on = x.panel["d"] == 1
-    fe = "unit + month" if x.block is None else f"unit + {x.block} x month"
-    pct = from_additive(
-        r.post_mean, lo, hi, float(x.panel.loc[on, x.measure].mean()), se=r.post_mean_se, df=r.df
-    )
+    d = r.to_dict()
     rec = {
-        "estimator": "event_study",
-        "estimate": r.post_mean,
-        "se": r.post_mean_se,
-        "ci_low": lo,
-        "ci_high": hi,
-        "p_value": r.post_mean_p,
-        "n_obs": r.n_obs,
-        "n_units": r.n_units,
-        **pct.to_dict(),
-        "fixed_effects": fe,
-        "pretrend_test": r.to_dict()["pretrend_test"],
-        "coefficients": r.to_dict()["coefficients"],
-        "notes": f"joint pre-trend test F({r.pretrend_df[0]}, {r.pretrend_df[1]}) = "
-        f"{r.pretrend_f:.2f}, p = {r.pretrend_p:.3f}",
+        **effect_fields(r),  # the average post-start effect (the protocol's estimate)
+        "fixed_effects": "unit + month" if x.block is None else f"unit + {x.block} x month",
+        "pretrend_test": d["pretrend_test"],
+        "coefficients": d["coefficients"],
     }
     return Estimated(rec, r)
 
@@ -326,10 +311,8 @@ def _staggered_did(x: AnalysisInput) -> Estimated:
 
 
 def _randomisation_inference(x: AnalysisInput) -> Estimated:
-    r, cf, _ = x.randomisation(x.panel, x.measure)
-    rec = r.to_dict()
-    # T = counterfactual + effect: the treated units' observed mean after the start
-    rec.update(from_additive(r.estimate, r.ci_low, r.ci_high, cf + r.estimate).to_dict())
+    r, _, _ = x.randomisation(x.panel, x.measure)
+    rec = r.to_dict()  # per cent against the treated units' observed mean after the start
     # the statistic is a difference of unit pre/post changes; the design (blocks, pairs,
     # clusters) enters through the redrawn assignments, not as fixed effects
     rec["fixed_effects"] = "none (unit pre/post means; the design's strata in the redraws)"
