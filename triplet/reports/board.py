@@ -215,7 +215,7 @@ class Board:
         """JSON-ready rows; unit counts suppressed below the threshold as on the page."""
 
         def clean(df: pd.DataFrame) -> list[dict[str, Any]]:
-            return jsonable(df.astype(object).where(df.notna(), None).to_dict("records"))
+            return df.astype(object).where(df.notna(), None).to_dict("records")
 
         trials = clean(self.rows)
         for t in trials:  # the same disclosure control as the page: small counts suppressed

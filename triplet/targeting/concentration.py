@@ -157,7 +157,7 @@ class ConcentrationReport:
         """JSON-ready figures and statements (no person ids)."""
 
         def f(v):
-            return jsonable(None if isinstance(v, float) and not np.isfinite(v) else v)
+            return None if isinstance(v, float) and not np.isfinite(v) else v
 
         return jsonable(
             {

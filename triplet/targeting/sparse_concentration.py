@@ -90,7 +90,7 @@ class SparseConcentration:
 
     def to_dict(self) -> dict:
         def num(v):
-            return jsonable(None if not np.isfinite(v) else float(v))
+            return None if not np.isfinite(v) else float(v)
 
         return jsonable(
             {

@@ -200,13 +200,6 @@ class Diagnosis:
         return pd.DataFrame(rows, columns=["diagnosand", "estimate", "mcse"])
 
     def to_dict(self) -> dict[str, Any]:
-        def clean(v: Any) -> Any:
-            if isinstance(v, np.generic):
-                v = v.item()
-            if isinstance(v, float) and not math.isfinite(v):
-                return jsonable(None)
-            return jsonable(v)
-
         return jsonable(
             {
                 "reference": "Blair, Cooper, Coppock & Humphreys (2019)",
@@ -221,19 +214,15 @@ class Diagnosis:
                 "target": self.target,
                 "seed": self.seed,
                 "note": self.note,
-                "power": clean(self.power),
-                "type_i_error": clean(self.type_i_error),
-                "null_reduction_rate": clean(self.null_reduction_rate),
-                "null_increase_rate": clean(self.null_increase_rate),
-                "reduction_power": clean(self.reduction_power),
-                "simulated_mde": clean(self.simulated_mde),
-                "summary": [
-                    {k: clean(v) for k, v in r.items()} for r in self.summary().to_dict("records")
-                ],
-                "curve": [
-                    {k: clean(v) for k, v in r.items()} for r in self.table.to_dict("records")
-                ],
-                "analytic": {k: clean(v) for k, v in self.analytic.items()},
+                "power": self.power,
+                "type_i_error": self.type_i_error,
+                "null_reduction_rate": self.null_reduction_rate,
+                "null_increase_rate": self.null_increase_rate,
+                "reduction_power": self.reduction_power,
+                "simulated_mde": self.simulated_mde,
+                "summary": self.summary().to_dict("records"),
+                "curve": self.table.to_dict("records"),
+                "analytic": dict(self.analytic),
             }
         )
 

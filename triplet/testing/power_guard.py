@@ -34,12 +34,6 @@ __all__ = ["PowerCheck", "power_check"]
 GUARD_SIMS = 500
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 @dataclass(frozen=True)
 class PowerCheck:
     """Simulated power at the registered minimum effect against the registered target."""
@@ -81,12 +75,12 @@ class PowerCheck:
     def to_dict(self) -> dict[str, Any]:
         return jsonable(
             {
-                "power": _clean(self.power),
+                "power": self.power,
                 "target": self.target,
                 "reduction": self.reduction,
-                "simulated_mde": _clean(self.simulated_mde),
-                "null_reduction_rate": _clean(self.null_reduction_rate),
-                "null_increase_rate": _clean(self.null_increase_rate),
+                "simulated_mde": self.simulated_mde,
+                "null_reduction_rate": self.null_reduction_rate,
+                "null_increase_rate": self.null_increase_rate,
                 "n_sims": self.n_sims,
                 "seed": self.seed,
                 "method": self.method,

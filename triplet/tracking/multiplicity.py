@@ -86,7 +86,7 @@ class MultiplicityResult:
 
     def to_dict(self) -> dict:
         def num(v):
-            return jsonable(None if v is None or not np.isfinite(v) else float(v))
+            return None if v is None or not np.isfinite(v) else float(v)
 
         return jsonable(
             {
