@@ -7,7 +7,8 @@ through the same ``triplet`` commands an analyst would type, in order:
 
 1. validate the registry;
 2. export the example borough and target harm (ranking, concentration, targeting notebook);
-3. diagnose each trial's design by simulation and assign it (writes assignment and lock);
+3. diagnose each trial's design by simulation and assign it (writes assignment and lock; the
+   place-day trial ``patrol-days`` is assigned day by day and not diagnosed);
 4. track each trial (difference-in-differences, randomisation inference, Bayesian estimate);
 5. write each trial's effect report and the Board's "what works" page;
 6. monitor the partnership's indicators (``triplet monitor``: the performance page).
@@ -45,7 +46,9 @@ def _prepare(out: Path) -> Path:
     shutil.copytree(
         REPO / "trials",
         work / "trials",
-        ignore=shutil.ignore_patterns("assignment.csv", "lock.json", "results", "reports", "design"),
+        ignore=shutil.ignore_patterns(
+            "assignment.csv", "lock.json", "results", "reports", "design"
+        ),
     )
     return work
 
@@ -104,13 +107,18 @@ def run(out: Path, *, sims: int = 200, draws: int | None = None) -> dict[str, Pa
             ),
         )
     )
-    trial_ids = list(load_registry(registry).trials)
+    loaded = load_registry(registry)
+    trial_ids = list(loaded.trials)
     for tid in trial_ids:
+        # place-day (crossover) trials are not diagnosed by `triplet design` (docs/place-day.md)
+        crossover = loaded.trials[tid].trial.design.method.value == "place_day"
         steps.append(
             (
                 f"Testing {tid}",
-                lambda tid=tid: (
-                    _step(
+                lambda tid=tid, crossover=crossover: (
+                    None
+                    if crossover
+                    else _step(
                         f"design diagnosis {tid}",
                         ["design", tid, "--registry", str(registry), "--sims", str(sims)],
                     ),

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def registry(tmp_path: Path) -> Path:
     shutil.copy(REPO / "registry.yaml", tmp_path / "registry.yaml")
-    for name in ("hotspot-patrol", "neighbourhood-pop", "offender-focus"):
+    for name in ("hotspot-patrol", "neighbourhood-pop", "offender-focus", "patrol-days"):
         (tmp_path / "trials" / name).mkdir(parents=True)
         shutil.copy(REPO / "trials" / name / "trial.yaml", tmp_path / "trials" / name)
     return tmp_path / "registry.yaml"
@@ -34,8 +34,8 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def test_validate_shipped_registry(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "validate", str(REPO / "registry.yaml"))
     assert code == 0
-    assert "3 trial(s) valid" in out and "OK" in out
-    for trial in ("hotspot-patrol", "neighbourhood-pop", "offender-focus"):
+    assert "4 trial(s) valid" in out and "OK" in out
+    for trial in ("hotspot-patrol", "neighbourhood-pop", "offender-focus", "patrol-days"):
         assert trial in out
 
 

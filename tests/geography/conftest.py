@@ -54,6 +54,12 @@ def croydon_units(croydon):
 
 
 @pytest.fixture(scope="session")
+def city_folder() -> Path:
+    """The City of London Police data.police.uk archive folders, 2016-01 to 2017-06."""
+    return real_path("police-uk", "city-of-london-2016-01_2017-06")
+
+
+@pytest.fixture(scope="session")
 def city_records():
     """Street-level crimes of the City of London Police, 2016-01 to 2017-06 (real, OGL v3)."""
     from triplet.records.police_uk import read_police_uk

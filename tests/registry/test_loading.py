@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from triplet.errors import InputError
@@ -192,15 +193,21 @@ def test_union_errors_merged(tmp_path: Path, minimal_text: str) -> None:
 
 def test_shipped_registry_loads(repo_root: Path) -> None:
     reg = load_registry(repo_root / "registry.yaml")
-    assert set(reg.trials) == {"hotspot-patrol", "neighbourhood-pop", "offender-focus"}
+    assert set(reg.trials) == {
+        "hotspot-patrol",
+        "neighbourhood-pop",
+        "offender-focus",
+        "patrol-days",  # the place-day (crossover) trial
+    }
     assert "SYNTHETIC" in reg.registry.name
     for tf in reg:
         assert tf.trial.status is Status.registered
         assert tf.root == repo_root
         assert "SYNTHETIC" in tf.trial.title
-        assert (
-            tf.trial.registered is not None and tf.trial.registered.strftime("%Y-%m") == "2023-12"
-        )
+        # registered in the month before the treatment starts
+        start = pd.Period(tf.trial.periods.treatment.start, freq="M")
+        assert tf.trial.registered is not None
+        assert pd.Period(tf.trial.registered, freq="M") == start - 1
         assert tf.dir.name == tf.id
 
 
@@ -260,7 +267,7 @@ def test_registry_consistency_problems(registry_path: Path) -> None:
         for m in messages
     )
     assert len(messages) == 6
-    assert check.trials == {}
+    assert set(check.trials) == {"patrol-days"}  # the place-day trial has no problem
 
 
 def test_registry_entry_problems_do_not_hide_others(registry_path: Path) -> None:
@@ -272,8 +279,8 @@ def test_registry_entry_problems_do_not_hide_others(registry_path: Path) -> None
         f"{registry_path}:{line}: trials.1.id: should be a lower-case slug of 3-64 letters, "
         "digits and hyphens, e.g. hotspot-patrol (got 'Neighbourhood POP')"
     ]
-    # the other two entries were still read and checked
-    assert set(check.trials) == {"hotspot-patrol", "offender-focus"}
+    # the other entries were still read and checked
+    assert set(check.trials) == {"hotspot-patrol", "offender-focus", "patrol-days"}
 
 
 def test_registered_trial_needs_its_data_files(registry_path: Path) -> None:

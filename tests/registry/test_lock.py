@@ -102,18 +102,26 @@ def candidates(value: Any) -> list[Any]:
         vocabulary = [v for v in VOCABULARY if v != value]
         return [*out, *vocabulary, value + "x", value + " (amended)", ["Robbery"]]
     if value is None:
-        return ["x", 2, 0.5, "2024-06", ["x"], {}]
+        return ["x", 2, 0.5, "2024-06", ["x"], {}, "2025-07-02"]  # last: place_day.start/end
     if isinstance(value, list):
-        return [[*value, value[0]] if value else ["x"], value[:-1], ["Robbery"], ["baseline_harm"]]
+        shifts = [{"name": "early", "start": "07:00"}, {"name": "late", "start": "19:00"}]
+        return [
+            [*value, value[0]] if value else ["x"],
+            value[:-1],
+            ["Robbery"],
+            ["baseline_harm"],
+            shifts,  # design.place_day.shifts
+        ]
     return []
 
 
-def valid_mutation(path: str) -> Any:
-    for new in candidates(get(BASE, path)):
-        if new == get(BASE, path):
+def valid_mutation(path: str, base: dict | None = None) -> Any:
+    base = BASE if base is None else base
+    for new in candidates(get(base, path)):
+        if new == get(base, path):
             continue
         try:
-            Trial.model_validate(put(BASE, path, new))
+            Trial.model_validate(put(base, path, new))
         except ValidationError:
             continue
         return new
@@ -122,12 +130,20 @@ def valid_mutation(path: str) -> Any:
 
 LOCKED_PATHS = sorted(iter_locked_paths(BASE_TRIAL))
 MUTATIONS = {p: v for p in LOCKED_PATHS if (v := valid_mutation(p)) is not None}
+# design.place_day (null on a block design) can only be set together with method place_day:
+# its fields are mutated on the shipped place-day trial instead (PD_MUTATIONS below).
+PD_TRIAL = load_trial(REPO / "trials/patrol-days/trial.yaml").trial
+PD_BASE = PD_TRIAL.model_dump(mode="json")
+PD_PATHS = sorted(p for p in iter_locked_paths(PD_TRIAL) if p.startswith("design.place_day."))
+PD_MUTATIONS = {p: v for p in PD_PATHS if (v := valid_mutation(p, PD_BASE)) is not None}
 
 
 def test_every_locked_field_can_be_mutated() -> None:
     """The property test below reaches every field of the registration (none is skipped)."""
     assert len(LOCKED_PATHS) > 80
-    assert set(MUTATIONS) == set(LOCKED_PATHS)
+    assert set(MUTATIONS) == set(LOCKED_PATHS) - {"design.place_day"}
+    assert set(PD_MUTATIONS) == set(PD_PATHS)
+    assert {f"design.place_day.{k}" for k in ("treated_per_day", "washout_days")} <= set(PD_PATHS)
     assert "design.seed" in MUTATIONS
     assert "outcomes.primary.crime_types" in MUTATIONS
     assert not any(p.startswith(("status", "deviations")) for p in LOCKED_PATHS)
@@ -187,6 +203,21 @@ def test_lock_catches_any_changed_field(locked_dir: Path, path: str, data: st.Da
         )
         trial_path.write_text(dump({**mutated, "deviations": [{**deviation, "field": other}]}))
         assert [p.field for p in check_lock(load_trial(trial_path))] == [path]
+
+
+@pytest.mark.parametrize("path", sorted(PD_MUTATIONS))
+def test_lock_catches_a_changed_place_day_rule(tmp_path: Path, path: str) -> None:
+    """Every field of a place-day scheme is locked: a change is reported at its line."""
+    folder = tmp_path / "patrol-days"
+    folder.mkdir()
+    (folder / "trial.yaml").write_text(dump(PD_BASE))
+    write_lock(load_trial(folder / "trial.yaml"), seed=PD_BASE["design"]["seed"])
+    (folder / "trial.yaml").write_text(dump(put(PD_BASE, path, PD_MUTATIONS[path])))
+    problems = check_lock(load_trial(folder / "trial.yaml"))
+    assert problems and all(covers(path, p.field) for p in problems)  # shifts: one per item
+    parsed, _ = parse_yaml(folder / "trial.yaml")
+    for p in problems:
+        assert p.line == parsed.line_of([int(x) if x.isdigit() else x for x in p.field.split(".")])
 
 
 def test_two_changes_two_problems(locked_dir: Path, tmp_path: Path) -> None:

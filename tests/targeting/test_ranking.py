@@ -121,17 +121,21 @@ def test_hour_of_week():
 
 
 def test_grid_cells_xy_and_lonlat():
+    """x/y are British National Grid metres; ids name the size and the south-west corner."""
     rec = pd.DataFrame({"x": [10.0, 90.0, 110.0, np.nan], "y": [5.0, 99.0, 5.0, 1.0]})
     cells = grid_cells(rec, 100, x="x", y="y")
-    assert cells.iloc[0] == cells.iloc[1] == "g100_E0_N0"
-    assert cells.iloc[2] == "g100_E1_N0"
+    assert cells.iloc[0] == cells.iloc[1] == "BNG100mE0N0"
+    assert cells.iloc[2] == "BNG100mE100N0"
     assert pd.isna(cells.iloc[3])
-    centres = grid_cell_centres(["g100_E1_N0"])
+    centres = grid_cell_centres(["BNG100mE100N0"])
     assert centres.loc[0, "x"] == 150 and centres.loc[0, "y"] == 50
     # 0.001 degree of latitude is about 111 m: two points 0.002 apart fall in different 100 m cells
     ll = pd.DataFrame({"longitude": [-0.1, -0.1], "latitude": [51.5, 51.502]})
     c = grid_cells(ll, 100)
     assert c.iloc[0] != c.iloc[1]
+    # Trafalgar Square (about 530,000 E, 180,400 N on the Ordnance Survey grid)
+    tq = grid_cells(pd.DataFrame({"longitude": [-0.1281], "latitude": [51.5080]}), 1000)
+    assert tq.iloc[0] == "BNG1000mE530000N180000"
 
 
 def test_write_csv_parquet_never_overwrites(tmp_path):

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "triplet.cli.registry",
     "triplet.cli.records",
     "triplet.cli.targeting",
+    "triplet.cli.geography",
     "triplet.cli.testing",
     "triplet.cli.tracking",
     "triplet.cli.reports",

@@ -131,6 +131,18 @@ def target(
     min_harm: float | None = typer.Option(None, "--min-harm", help="Minimum harm (days)."),
     min_count: int | None = typer.Option(None, "--min-count", help="Minimum crime count."),
     exclude: list[str] = typer.Option([], "--exclude", help="Unit ids never to choose."),
+    boundaries: Path | None = typer.Option(
+        None,
+        "--boundaries",
+        help="Boundary file (.geojson/.gpkg/.shp) of the units: the units table comes from it "
+        "when --units is not given, and buffer rings are measured from the polygons.",
+    ),
+    boundary_filter: list[str] = typer.Option(
+        [], "--filter", help="Keep boundary areas where COLUMN=VALUE (e.g. LAD22NM=Croydon)."
+    ),
+    boundary_id_col: str | None = typer.Option(
+        None, "--id-col", help="Id column of the boundary file (default: its ONS code column)."
+    ),
 ) -> None:
     """Rank units by harm and count; print concentration statements; optionally pick candidates."""
     from triplet.targeting.candidates import select_candidates
@@ -167,6 +179,20 @@ def target(
     if note:
         err.print(note, highlight=False)
     units_table = _load_units(units_path) if units_path else None
+    polygons = None
+    if boundaries is not None:
+        from triplet.cli.geography import _where
+        from triplet.geography import read_boundaries, units_from_boundaries
+
+        bnd = read_boundaries(
+            boundaries, id_column=boundary_id_col, where=_where(boundary_filter) or None
+        )
+        polygons = bnd.frame
+        if units_table is None:
+            units_table = units_from_boundaries(bnd).table
+            units_path = str(boundaries)
+        for note in bnd.notes:
+            err.print(note, highlight=False)
     id_col = None
     all_units = None
     if units_table is not None:
@@ -276,6 +302,15 @@ def target(
             )
         elif unit is UnitChoice.grid and unit_column is None:
             units_frame = units_frame.merge(grid_cell_centres(units_frame["unit"]), on="unit")
+        if polygons is not None:
+            inside = units_frame["unit"].isin(set(polygons["unit"].astype(str)))
+            if not inside.all():
+                err.print(
+                    f"{int((~inside).sum())} ranked units are not areas of {boundaries} "
+                    "and cannot be candidates",
+                    highlight=False,
+                )
+            units_frame = units_frame[inside.to_numpy()].reset_index(drop=True)
         chosen = select_candidates(
             units_frame,
             n=candidates,
@@ -285,6 +320,11 @@ def target(
             min_distance_m=min_distance,
             buffer_m=buffer,
         )
+        if polygons is not None and (buffer is not None or min_distance is not None):
+            from triplet.geography.rings import candidates_with_polygon_buffers
+
+            radius = buffer if buffer is not None else min_distance
+            chosen = candidates_with_polygon_buffers(chosen, polygons, radius)
         ctable = Table(title=f"Trial candidates ({chosen.separation} separation){label}")
         ctable.add_column("rank", justify="right")
         ctable.add_column("unit", no_wrap=True, min_width=9)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from triplet.testing.workflow import assign_trial, design_trial
+from triplet.testing.workflow import PlaceDayAssignReport, assign_trial, design_trial
 
 out = Console()
 
@@ -70,8 +70,11 @@ def assign(
             f"power guard: simulated power {pc['power']:.2f} at a {pc['reduction']:.0%} fall "
             f"(target {pc['target']:.2f}; {pc['n_sims']} simulated trials)"
         )
-    a = rep.assignment
     out.print(_table(rep.units.summary(), f"{trial_id}: eligibility (CONSORT flow)"))
+    if isinstance(rep, PlaceDayAssignReport):
+        _place_day_done(rep, trial_id)
+        return
+    a = rep.assignment
     out.print(_table(a.summary(), f"{trial_id}: {a.method} assignment, seed {a.seed}"))
     bal = rep.balance.summary()[
         ["covariate", "mean_treatment", "mean_control", "smd", "variance_ratio", "p_value"]
@@ -95,6 +98,26 @@ def assign(
     for p in rep.written:
         out.print(f"wrote {p}")
     out.print(f"assignment sha256 {a.sha256()}; status: assigned")
+
+
+def _place_day_done(rep: PlaceDayAssignReport, trial_id: str) -> None:
+    a = rep.assignment
+    r = a.rules
+    out.print(
+        _table(
+            a.summary(),
+            f"{trial_id}: place-day schedule, seed {a.seed} ({r.treated_per_day} a day, runs of "
+            f"at most {r.max_consecutive}, {r.washout_days} washout day(s))",
+        )
+    )
+    if rep.dry_run:
+        out.print("[bold]dry run[/bold]: nothing written.")
+        return
+    if rep.resumed:
+        out.print(f"[yellow]resumed an interrupted run[/yellow]: {rep.resumed}")
+    for p in rep.written:
+        out.print(f"wrote {p}")
+    out.print("status: assigned")
 
 
 def design(

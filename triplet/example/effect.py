@@ -23,7 +23,7 @@ from numpy.random import PCG64, Generator
 
 from triplet.errors import InputError
 
-__all__ = ["inject_effect"]
+__all__ = ["inject_effect", "inject_place_day_effect"]
 
 
 def inject_effect(
@@ -100,4 +100,41 @@ def inject_effect(
     out = out.reset_index(drop=True)
     out.attrs["n_removed"] = int(remove.sum())
     out.attrs["n_displaced"] = n_displaced
+    return out
+
+
+def inject_place_day_effect(
+    records: pd.DataFrame,
+    *,
+    unit_column: str,
+    schedule: pd.DataFrame,
+    rate_ratio: float,
+    seed: int,
+    shifts=(),
+) -> pd.DataFrame:
+    """Thin the records of the treated place-days of a place-day ``schedule`` (``unit, day
+    [, shift], treated``) so their expected count is ``rate_ratio`` times (thinning, as
+    :func:`inject_effect`). A record's day (and shift) is that of its ``date``
+    (:func:`triplet.testing.crossover.slot_of`); records without a date are never thinned.
+    ``.attrs["n_removed"]`` counts the records removed."""
+    from triplet.testing.crossover import slot_of
+
+    if not 0 < rate_ratio <= 1:
+        raise InputError(f"rate_ratio must be in (0, 1] for thinning; got {rate_ratio}")
+    for col in (unit_column, "date"):
+        if col not in records.columns:
+            raise InputError(f"records have no column {col!r}", file="records")
+    keys = ["unit", "day", *(["shift"] if shifts else [])]
+    treated = schedule.loc[schedule["treated"].astype(bool), keys].astype(str)
+    day, shift = slot_of(records["date"], shifts)
+    slots = pd.DataFrame({"unit": records[unit_column].astype("str").to_numpy(), "day": day})
+    if shifts:
+        slots["shift"] = shift.to_numpy()
+    hit = slots.merge(treated.assign(_t=True), on=keys, how="left")["_t"].fillna(False)
+    target = hit.to_numpy(dtype=bool) & records["date"].notna().to_numpy()
+    draws = Generator(PCG64(seed)).random(len(records))
+    remove = target & (draws >= rate_ratio)
+    out = records.loc[~remove].reset_index(drop=True)
+    out.attrs["n_removed"] = int(remove.sum())
+    out.attrs["n_displaced"] = 0
     return out

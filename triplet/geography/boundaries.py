@@ -387,7 +387,7 @@ def write_boundaries(path: str | Path, frame, *, overwrite: bool = False) -> Pat
     def _write(f, tmp: Path) -> None:
         warnings.filterwarnings("ignore", message="The filename extension should be")
         if suffix == ".geojson":
-            f.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio")
+            f.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=path.stem)
         else:
             f.to_file(tmp, driver="GPKG", engine="pyogrio", layer=path.stem)
 

@@ -176,7 +176,11 @@ def choropleth(
         start = lo if i == 0 else edges[i - 1]
         n = int(((cls == i) & np.isfinite(v)).sum())
         handles.append(
-            Patch(facecolor=colours[i], edgecolor=_EDGE, label=f"{_fmt(start)}-{_fmt(hi)} ({n} {noun})")
+            Patch(
+                facecolor=colours[i],
+                edgecolor=_EDGE,
+                label=f"{_fmt(start)}-{_fmt(hi)} ({n} {noun})",
+            )
         )
     if (~np.isfinite(v)).any():
         handles.append(
@@ -221,7 +225,9 @@ def roles_map(
     pal.update(colours or {})
     r = pd.Series(roles, dtype="str")
     r.index = r.index.astype(str)
-    role = polygons[id_column].astype(str).map(r).fillna("other").to_numpy(dtype=object)
+    role = (
+        polygons[id_column].astype(str).map(r).astype(object).fillna("other").to_numpy(dtype=object)
+    )
     extra = [x for x in dict.fromkeys(role) if x not in pal]
     spare = [c for c in OKABE_ITO.values() if c not in pal.values()]
     for x, c in zip(extra, spare, strict=False):

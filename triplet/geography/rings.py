@@ -22,7 +22,7 @@ import pandas as pd
 from triplet.errors import InputError, Problem
 from triplet.io import jsonable
 
-__all__ = ["BufferRings", "buffer_rings"]
+__all__ = ["BufferRings", "buffer_rings", "candidates_with_polygon_buffers", "polygon_buffers"]
 
 
 def _band_label(lo: float | None, hi: float) -> str:
@@ -194,3 +194,74 @@ def buffer_rings(
         crs=polygons.crs,
     )
     return BufferRings(table=table, distances_m=tuple(dist), rings=ring_frame)
+
+
+def polygon_buffers(
+    polygons,
+    units: Iterable[str],
+    distance_m: float,
+    *,
+    id_column: str = "unit",
+) -> dict[str, list[str]]:
+    """Each of ``units``' buffer ring from geometry: the other areas whose polygon lies within
+    ``distance_m`` metres of its polygon (0 = touching: sharing at least a boundary point).
+
+    Distances are shortest polygon-to-polygon distances in the polygons' projected CRS, so a
+    large area next door is in the ring even when its centroid is far away.
+    """
+    import geopandas as gpd
+    import shapely
+
+    if not isinstance(polygons, gpd.GeoDataFrame) or id_column not in polygons.columns:
+        raise InputError(
+            Problem(file="<polygons>", field=id_column, message="need a GeoDataFrame with ids")
+        )
+    if polygons.crs is not None and polygons.crs.is_geographic:
+        raise InputError(
+            Problem(file="<polygons>", field="crs", message="distances need a projected CRS")
+        )
+    if not np.isfinite(distance_m) or distance_m < 0:
+        raise InputError(Problem(file="<rings>", field="distance_m", message="must be >= 0 metres"))
+    ids = polygons[id_column].astype("str").to_numpy()
+    geoms = polygons.geometry.values
+    pos = {u: i for i, u in enumerate(ids)}
+    units = [str(u) for u in units]
+    unknown = [u for u in units if u not in pos]
+    if unknown:
+        raise InputError(
+            Problem(
+                file="<rings>",
+                field=id_column,
+                message=f"{len(unknown)} units have no polygon: {unknown[:5]}",
+            )
+        )
+    tree = shapely.STRtree(geoms)
+    out: dict[str, list[str]] = {}
+    for u in units:
+        g = geoms[pos[u]]
+        if distance_m > 0:
+            hit = tree.query(g, predicate="dwithin", distance=distance_m)
+        else:
+            hit = tree.query(g, predicate="intersects")
+        out[u] = sorted(ids[j] for j in hit if ids[j] != u)
+    return out
+
+
+def candidates_with_polygon_buffers(candidates, polygons, distance_m: float, *, id_column="unit"):
+    """``candidates`` (:class:`~triplet.targeting.candidates.Candidates`) with buffer rings
+    measured from the candidates' polygons (:func:`polygon_buffers`) instead of centroids."""
+    import dataclasses
+
+    rings = polygon_buffers(polygons, candidates.units, distance_m, id_column=id_column)
+    seen: dict[str, int] = {}
+    for ring in rings.values():
+        for v in ring:
+            seen[v] = seen.get(v, 0) + 1
+    table = candidates.table.copy()
+    lists = [rings[str(u)] for u in table["unit"]]
+    table["buffer"] = [";".join(r) for r in lists]
+    table["n_buffer"] = [len(r) for r in lists]
+    table["shared_buffer"] = [";".join(v for v in r if seen[v] > 1) for r in lists]
+    what = "touching" if distance_m == 0 else f"within {distance_m:g} m of"
+    rules = (*candidates.rules, f"buffer rings: areas whose polygon is {what} the candidate's")
+    return dataclasses.replace(candidates, table=table, buffer_m=float(distance_m), rules=rules)

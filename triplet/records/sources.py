@@ -8,7 +8,13 @@ A source's ``uri`` is either
   ``mapping`` YAML, or, for ``kind: units`` / ``covariates``, any table (returned as read); or
 - ``example://borough`` (records), ``example://borough/lsoas`` (LSOA units),
   ``example://borough/offenders`` (people), ``example://borough/victims``, each with an optional
-  ``?seed=N`` (default 2013): the SYNTHETIC example borough, generated once per seed per process.
+  ``?seed=N`` (default 2013): the SYNTHETIC example borough, generated once per seed per process;
+  ``example://borough/polygons`` are its LSOAs' (Voronoi) polygons.
+
+A ``kind: boundaries`` source names a boundary file (GeoJSON, GeoPackage, Shapefile; optional
+``id_column``, ``where``, ``layer``): :func:`load_source` returns its units table (id, name,
+centroid x/y, area, queen neighbours) and :func:`load_boundaries` its polygons
+(:class:`triplet.geography.Boundaries`), for buffer rings and maps.
 
 When the source has ``simulated_effect`` (a rate ratio; synthetic sources only) and an
 ``assignment`` (``unit, arm``) and ``trial`` are given, records of the treated units in the
@@ -32,10 +38,10 @@ if TYPE_CHECKING:
     from triplet.example.borough import Borough
     from triplet.registry.models import DataSource, Trial
 
-__all__ = ["EXAMPLE_TABLES", "example_borough", "load_source"]
+__all__ = ["EXAMPLE_TABLES", "example_borough", "load_boundaries", "load_source"]
 
 #: ``example://borough/<table>`` tables; "" is the records.
-EXAMPLE_TABLES = ("", "lsoas", "offenders", "victims")
+EXAMPLE_TABLES = ("", "lsoas", "offenders", "victims", "polygons")
 DEFAULT_SEED = 2013
 
 
@@ -91,6 +97,8 @@ def _example(source: DataSource, trial: Trial | None, file: str) -> tuple[pd.Dat
                 source, trial, file, f"seed must be a non-negative integer in {source.uri!r}"
             ) from None
     borough = example_borough(seed)
+    if table == "polygons":
+        return _example_polygons(seed).copy(), False
     frame = {
         "": borough.records,
         "lsoas": borough.lsoas,
@@ -98,6 +106,47 @@ def _example(source: DataSource, trial: Trial | None, file: str) -> tuple[pd.Dat
         "victims": borough.victims,
     }[table]
     return frame.copy(), table == ""
+
+
+@functools.lru_cache(maxsize=4)
+def _example_polygons(seed: int):
+    from triplet.example.polygons import borough_polygons
+
+    return borough_polygons(example_borough(seed).lsoas)
+
+
+def load_boundaries(
+    source: DataSource,
+    root: Path,
+    *,
+    trial: Trial | None = None,
+    file: str | Path | None = None,
+):
+    """The polygons of a ``kind: boundaries`` source (:class:`triplet.geography.Boundaries`,
+    British National Grid, ``unit`` = the id column); ``example://borough/polygons`` gives the
+    example borough's (SYNTHETIC) LSOA polygons."""
+    import dataclasses
+
+    from triplet.geography import boundaries_from_frame, read_boundaries
+
+    file = str(file) if file is not None else (f"trial {trial.id}" if trial else "data source")
+    if source.kind != "boundaries":
+        raise _problem(source, trial, file, "not a boundaries source", "kind")
+    uri = source.uri
+    if urlparse(uri).scheme == "example":
+        frame, _ = _example(source, trial, file)
+        if urlparse(uri).path.strip("/") != "polygons":
+            raise _problem(source, trial, file, "example boundaries: example://borough/polygons")
+        b = boundaries_from_frame(
+            frame, id_column="lsoa_code", name_column="lsoa_name", where=source.where, path=uri
+        )
+        return dataclasses.replace(b, entity="LSOA")
+    path = Path(uri)
+    if not path.is_absolute():
+        path = Path(root) / path
+    if not path.exists():
+        raise _problem(source, trial, file, f"file not found: {path}")
+    return read_boundaries(path, id_column=source.id_column, where=source.where, layer=source.layer)
 
 
 def _read_path(source: DataSource, root: Path, trial: Trial | None, file: str) -> pd.DataFrame:
@@ -177,6 +226,10 @@ def load_source(
     root = Path(root)
     uri = source.uri
     scheme = urlparse(uri).scheme
+    if source.kind == "boundaries":
+        from triplet.geography import units_from_boundaries
+
+        return units_from_boundaries(load_boundaries(source, root, trial=trial, file=file)).table
     if scheme == "example":
         frame, is_records = _example(source, trial, file)
         if source.kind == "records" and not is_records:
@@ -218,6 +271,18 @@ def _inject(
                 field="units.id_column",
                 message=f"records have no column {unit_column!r}",
             )
+        )
+    if "day" in assignment.columns and "treated" in assignment.columns:  # a place-day schedule
+        from triplet.example.effect import inject_place_day_effect
+
+        scheme = trial.design.place_day
+        return inject_place_day_effect(
+            frame,
+            unit_column=unit_column,
+            schedule=assignment,
+            rate_ratio=float(source.simulated_effect),
+            seed=trial.design.seed,
+            shifts=[(s.name, s.start) for s in scheme.shifts] if scheme else (),
         )
     for col in ("unit", "arm"):
         if col not in assignment.columns:

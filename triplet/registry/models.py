@@ -50,11 +50,13 @@ __all__ = [
     "Owner",
     "Period",
     "Periods",
+    "PlaceDay",
     "Power",
     "Prior",
     "Priors",
     "Registry",
     "RegistryEntry",
+    "Shift",
     "Status",
     "Trial",
     "UnitKind",
@@ -131,6 +133,7 @@ class DesignMethod(StrEnum):
     block_cluster = "block_cluster"  # clusters assigned within blocks
     rerandomised = "rerandomised"  # complete/block, redrawn until the balance criterion holds
     matched_control = "matched_control"  # no randomisation: treated chosen, controls matched
+    place_day = "place_day"  # places randomised day by day (crossover; design.place_day)
 
     @property
     def randomised(self) -> bool:
@@ -149,6 +152,7 @@ class Estimator(StrEnum):
     displacement = "displacement"  # WDQ (Bowers & Johnson 2003) and buffer DiD
     bayesian_count = "bayesian_count"  # hierarchical negative-binomial (PyMC, nutpie)
     bayesian_harm = "bayesian_harm"  # hurdle model for harm (PyMC, nutpie)
+    place_day = "place_day"  # place + day fixed effects on a place-day (crossover) trial
 
 
 class Owner(_Model):
@@ -302,6 +306,77 @@ class AllocationRatio(_Model):
         return self.treatment / (self.treatment + self.control)
 
 
+class Shift(_Model):
+    """A shift of a place-day trial randomised by shift: its name and the time it starts."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$", description="Shift name.")
+    start: str = Field(
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Start time HH:MM; a shift runs until the next shift starts.",
+    )
+
+
+class PlaceDay(_Model):
+    """Place-day (crossover) scheme of ``method: place_day``: every day (or shift) a few places
+    are drawn for treatment from those eligible that day; see docs/place-day.md."""
+
+    treated_per_day: int = Field(ge=1, description="Places treated each day (or shift).")
+    max_consecutive: int = Field(
+        default=1, ge=1, description="Longest run of treated days (or shifts) of a place."
+    )
+    washout_days: int = Field(
+        default=0,
+        ge=0,
+        description="Untreated days (or shifts) after a treated run, neither treated nor "
+        "controls (carry-over).",
+    )
+    start: dt.date | None = Field(
+        default=None, description="First day (YYYY-MM-DD); default: first day of the treatment."
+    )
+    end: dt.date | None = Field(
+        default=None, description="Last day (YYYY-MM-DD); default: last day of the treatment."
+    )
+    shifts: list[Shift] = Field(
+        default_factory=list,
+        description="Randomise shifts, not days: the shifts of a day in order of start time "
+        "(empty: whole days).",
+    )
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("start")
+        if v is not None and start is not None and v < start:
+            raise ValueError(f"end {v} is before start {start}")
+        return v
+
+    @field_validator("shifts")
+    @classmethod
+    def _shifts_in_order(cls, v: list[Shift]) -> list[Shift]:
+        if len(v) == 1:
+            raise ValueError("name two or more shifts, or none (whole days)")
+        names = [s.name for s in v]
+        if len(set(names)) < len(names):
+            raise ValueError("shift names must be unique")
+        starts = [s.start for s in v]
+        if starts != sorted(starts) or len(set(starts)) < len(starts):
+            raise ValueError("shifts must be listed in order of start time, all different")
+        return v
+
+    def capacity(self, n_places: int) -> float:
+        """Most places the scheme can treat per day in the long run: a place's cycle is at
+        least ``max_consecutive`` treated days then ``max(washout_days, 1)`` days off."""
+        c = self.max_consecutive
+        return n_places * c / (c + max(self.washout_days, 1))
+
+    def slots(self, first: dt.date, last: dt.date) -> list[str]:
+        """The randomised periods in order: ISO days, or ``YYYY-MM-DD/<shift>``."""
+        days = [d.date().isoformat() for d in pd.date_range(first, last, freq="D")]
+        if not self.shifts:
+            return days
+        return [f"{d}/{s.name}" for d in days for s in self.shifts]
+
+
 class Design(_Model):
     """How units are allocated: the method, seed and the columns it needs (blocks, clusters,
     pairs).
@@ -329,6 +404,21 @@ class Design(_Model):
     matching: Matching | None = Field(
         default=None, description="Matched controls; required by method matched_control."
     )
+    place_day: PlaceDay | None = Field(
+        default=None,
+        validate_default=True,
+        description="Day-by-day scheme; required by method place_day (docs/place-day.md).",
+    )
+
+    @field_validator("place_day")
+    @classmethod
+    def _place_day_with_method(cls, v: PlaceDay | None, info: ValidationInfo) -> PlaceDay | None:
+        m = info.data.get("method")
+        if m is None or (m is DesignMethod.place_day) == (v is not None):
+            return v
+        if v is None:
+            raise ValueError("method place_day needs a place_day section (treated_per_day ...)")
+        raise ValueError(f"a place_day section needs method place_day, not {m.value}")
 
     @model_validator(mode="after")
     def _method_needs(self) -> Design:
@@ -549,13 +639,25 @@ class DataSource(_Model):
     """A data set the trial uses. ``uri`` is a path (relative to the registry) or example://..."""
 
     name: str = Field(description="What the data set is.", min_length=1)
-    kind: Literal["records", "units", "covariates", "other"] = Field(
-        description="records (crime records), units (unit table), covariates or other."
+    kind: Literal["records", "units", "covariates", "boundaries", "other"] = Field(
+        description="records (crime records), units (unit table), covariates, boundaries "
+        "(polygons of the units: GeoJSON, GeoPackage or Shapefile, for buffer rings and maps) "
+        "or other."
     )
     uri: str = Field(
-        description="Path relative to the folder of registry.yaml, or example://borough[/lsoas|/offenders]?seed=N.",
+        description="Path relative to the folder of registry.yaml, or example://borough[/lsoas|/offenders|/polygons]?seed=N.",
         min_length=1,
     )
+    id_column: str | None = Field(
+        default=None,
+        description="Boundaries only (other kinds ignore it): the id column (default: the finest "
+        "ONS code column, e.g. LSOA21CD); its values are the trial's unit ids.",
+    )
+    where: str | None = Field(
+        default=None,
+        description="Boundaries only: keep areas where COLUMN=VALUE (e.g. LAD22NM=Croydon).",
+    )
+    layer: str | None = Field(default=None, description="Boundaries only: GeoPackage layer.")
     provider: str | None = Field(default=None, description="Agency that supplies the data.")
     mapping: str | None = Field(default=None, description="Column-mapping YAML for an extract.")
     simulated_effect: float | None = Field(
@@ -709,6 +811,78 @@ class Trial(_Model):
             )
         return v
 
+    @field_validator("design")
+    @classmethod
+    def _place_day_places(cls, v: Design, info: ValidationInfo) -> Design:
+        """A place-day scheme must be possible with the registered places (docs/place-day.md)."""
+        pd_ = v.place_day
+        units = info.data.get("units")
+        if pd_ is None or units is None:
+            return v
+        if units.kind is not UnitKind.place:
+            raise ValueError(f"method place_day randomises places; units.kind is {units.kind}")
+        n = len(units.candidates) if units.candidates else units.n_units
+        if n is None:  # known only from the data: checked again by `triplet assign`
+            return v
+        if pd_.treated_per_day >= n:
+            raise ValueError(
+                f"place_day.treated_per_day is {pd_.treated_per_day} but the trial has {n} "
+                "places: at most places - 1 can be treated a day (a day needs controls)"
+            )
+        cap = pd_.capacity(n)
+        if pd_.treated_per_day > cap:
+            raise ValueError(
+                f"place_day.treated_per_day {pd_.treated_per_day} is more than the scheme can "
+                f"treat: with {n} places, runs of at most {pd_.max_consecutive} day(s) and "
+                f"{max(pd_.washout_days, 1)} day(s) off after each run, at most {cap:.1f} places "
+                "a day are eligible in the long run"
+            )
+        return v
+
+    @field_validator("periods")
+    @classmethod
+    def _place_day_within_treatment(cls, v: Periods, info: ValidationInfo) -> Periods:
+        design = info.data.get("design")
+        if design is None or design.place_day is None:
+            return v
+        first, last = place_day_span(design.place_day, v)
+        months = v.treatment.months
+        if pd.Period(first, freq="M") < months[0] or pd.Period(last, freq="M") > months[-1]:
+            raise ValueError(
+                f"design.place_day runs {first}..{last}, outside the treatment months "
+                f"{v.treatment.start}..{v.treatment.end}"
+            )
+        if last < first:
+            raise ValueError(f"design.place_day ends ({last}) before it starts ({first})")
+        if v.follow_up is not None:
+            raise ValueError(
+                "a place-day trial has no follow_up months: each place is its own control "
+                "day by day, so there is no later period to compare (remove follow_up)"
+            )
+        return v
+
+    @field_validator("analysis")
+    @classmethod
+    def _place_day_estimator(cls, v: AnalysisPlan, info: ValidationInfo) -> AnalysisPlan:
+        design = info.data.get("design")
+        if design is None:
+            return v
+        place_day = design.method is DesignMethod.place_day
+        named = [v.primary, *v.secondary]
+        if place_day and (v.primary is not Estimator.place_day or len(named) > 1):
+            raise ValueError(
+                "a place_day design is analysed with the place_day estimator only (primary: "
+                "place_day, no secondary estimators): the other estimators compare arms over "
+                "months, and a place-day trial has no arms"
+            )
+        if place_day and v.cluster != "unit":
+            raise ValueError(
+                f"a place_day design is clustered by place (cluster: unit), not {v.cluster}"
+            )
+        if not place_day and Estimator.place_day in named:
+            raise ValueError("the place_day estimator needs design.method place_day")
+        return v
+
     @field_validator("data_protection")
     @classmethod
     def _pseudonymised(cls, v: DataProtection, info: ValidationInfo) -> DataProtection:
@@ -724,6 +898,14 @@ class Trial(_Model):
         call would also hide a real bug inside whatever reads the source.
         """
         return next((s for s in self.data_sources if s.kind == kind), None)
+
+
+def place_day_span(scheme: PlaceDay, periods: Periods) -> tuple[dt.date, dt.date]:
+    """First and last day of a place-day scheme (default: the treatment months)."""
+    months = periods.treatment.months
+    first = scheme.start or months[0].start_time.date()
+    last = scheme.end or months[-1].end_time.date()
+    return first, last
 
 
 class RegistryEntry(_Model):

@@ -34,6 +34,7 @@ _DESIGN_FOR_PLACES = """\
 design:                         # how units are allocated
   # How units are allocated: simple, complete, block, matched_pair, cluster, block_cluster,
   # rerandomised, or matched_control (no randomisation: treated units chosen, controls matched).
+  # place_day randomises places day by day instead (a place_day section; docs/place-day.md).
   method: block
   # Seed of numpy's PCG64 generator: with the registered design it reproduces the assignment.
   seed: {seed}
@@ -124,7 +125,8 @@ periods:                        # calendar months, YYYY-MM; they must not overla
 
 analysis:                       # the analysis plan, fixed before outcomes are seen
   # Estimators: twfe_did, event_study, poisson_did, negbin_did (counts only), staggered_did,
-  # randomisation_inference, displacement, bayesian_count, bayesian_harm.
+  # randomisation_inference, displacement, bayesian_count, bayesian_harm (place_day: only on
+  # a place_day design).
   primary: twfe_did
   secondary: [event_study, randomisation_inference]
   alpha: 0.05

@@ -65,8 +65,19 @@ ACRONYM_LEVELS = {"lsoa", "msoa", "oa"}
 BAYES_FAILED = "Bayesian estimate failed convergence checks: not reported"
 #: estimators whose ``estimate`` is an absolute effect (outcome units per treated unit-month)
 ADDITIVE_ESTIMATORS = frozenset(
-    {"twfe_did", "event_study", "staggered_did", "randomisation_inference", "block_att"}
+    {
+        "twfe_did",
+        "event_study",
+        "staggered_did",
+        "randomisation_inference",
+        "block_att",
+        "place_day",
+    }
 )
+
+
+def _harm(primary: dict, t) -> bool:
+    return (primary.get("measure") or t.outcomes.primary.measure) == "harm"
 
 
 @dataclass(frozen=True)
@@ -324,9 +335,8 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         else None,
         "absolute_ci_low": primary.get("ci_low"),
         "absolute_ci_high": primary.get("ci_high"),
-        "absolute_unit": "days of harm per unit-month"
-        if (primary.get("measure") or t.outcomes.primary.measure) == "harm"
-        else "crimes per unit-month",
+        "absolute_unit": ("days of harm per " if _harm(primary, t) else "crimes per ")
+        + ("place-day" if primary.get("estimator") == "place_day" else "unit-month"),
         "estimator": primary.get("estimator"),
         "bayes_status": None if not bayes else bayes.get("status"),
         "p_reduction": v.p_reduction,
@@ -342,6 +352,9 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         "rule_power": evidence.rates_words(rates, "power"),
         "underpowered": bool((rates or {}).get("below_target")),
         "reason": v.reason,
+        "crossover_places": _get(r, "n_units.assigned")
+        if primary.get("estimator") == "place_day"
+        else None,
         "n_treatment": _get(r, "n_units.treatment"),
         "n_control": _get(r, "n_units.control"),
         "n_analysed": _get(r, "n_units.analysed"),
@@ -368,10 +381,13 @@ def render_board(
     generated_at: dt.datetime | None = None,
     where: str | Path = "<board>",
     performance_href: str | None = None,
+    maps: dict[str, str] | None = None,
 ) -> Board:
     """Render the Board page; raise :class:`~.disclosure.DisclosureError` if it would show a
     person identifier (``identifiers`` plus the pseudonym pattern). ``performance_href``
-    links the partnership's performance page (``triplet monitor``), its companion."""
+    links the partnership's performance page (``triplet monitor``), its companion. ``maps``:
+    trial id -> PNG data URI of its small map (place-based trials only; see
+    :func:`triplet.geography.trialmap.trial_map_uri`)."""
     import jinja2
     from markupsafe import Markup
 
@@ -464,6 +480,11 @@ def render_board(
         bayes_failed=BAYES_FAILED,
         format_percent=format_percent,
         format_probability=format_probability,
+        maps=[
+            {"id": r["id"], "label": short_label(r["title"], width=40), "uri": maps[r["id"]]}
+            for r in rows
+            if maps and r["id"] in maps
+        ],
     )
     ids = identifiers or IdentifierSet()
     check_no_identifiers(page, ids, where=where)
@@ -495,6 +516,19 @@ def trial_identifiers(trial_file: Any, root: Path, *, cache: dict | None = None)
             extra += ["unit", "offender_id"]
         ids = ids | identifiers_in_frame(frame, f"{t.id}:{src.name}", extra)
     return ids
+
+
+def _trial_maps(trial_files: Iterable[Any]) -> dict[str, str]:
+    """One small map per place-based trial with a boundaries source (issue 11); trials of
+    people or times get none: person-level data is never mapped."""
+    from triplet.geography.trialmap import trial_map_uri
+
+    maps = {}
+    for tf in trial_files:
+        uri = trial_map_uri(tf)
+        if uri is not None:
+            maps[tf.trial.id] = uri
+    return maps
 
 
 def _load_source_cached(src: Any, root: Path, cache: dict | None) -> pd.DataFrame:
@@ -575,6 +609,7 @@ def build_board(
         identifiers=ids,
         where=out,
         performance_href=_performance_href(root, out),
+        maps=_trial_maps(loaded.trials.values()),
     )
     pdf_bytes, no_chromium = None, False
     if pdf:

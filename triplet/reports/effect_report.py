@@ -46,6 +46,7 @@ __all__ = [
     "flow_table",
     "headline",
     "load_context",
+    "map_figure",
     "multiplicity_table",
     "primary_table",
     "randomisation_table",
@@ -104,11 +105,20 @@ def load_context(
     return context_for(find_trial(registry, trial_id))
 
 
+def _place_day(trial) -> bool:
+    """A place-day (crossover) trial: places randomised day by day (docs/place-day.md)."""
+    return trial.design.method.value == "place_day"
+
+
 def context_for(trial_file: Any) -> ReportContext:
     """The :class:`ReportContext` of an already loaded ``TrialFile``."""
     d = Path(trial_file.dir)
     assignment = None
-    if (d / "assignment.csv").exists():
+    if (d / "assignment.csv").exists() and _place_day(trial_file.trial):
+        from triplet.testing.crossover import read_schedule
+
+        assignment = read_schedule(d / "assignment.csv")  # unit x day schedule
+    elif (d / "assignment.csv").exists():
         from triplet.testing.assignment import read_assignment
 
         assignment = read_assignment(d / "assignment.csv")
@@ -240,6 +250,12 @@ def flow_table(ctx: ReportContext) -> pd.DataFrame:
             "treatment": int((a["arm"] == "treatment").sum()),
             "control": int((a["arm"] == "control").sum()),
         }
+    if _place_day(ctx.trial):  # arms are place-days here, not units
+        from_lock = {"assigned": lock.get("n_units")}
+        for key in ("treated", "control", "washout"):
+            if lock.get(f"n_{key}_place_days") is not None:
+                from_lock[f"{key} place-days"] = lock[f"n_{key}_place_days"]
+        n.pop("treatment", None), n.pop("control", None)
     sources = (
         ("lock.json flow", flow),
         ("lock.json", from_lock),
@@ -254,6 +270,9 @@ def flow_table(ctx: ReportContext) -> pd.DataFrame:
         "assigned",
         "treatment",
         "control",
+        "treated place-days",
+        "control place-days",
+        "washout place-days",
         "analysed",
     )
     for stage in stages:
@@ -309,8 +328,14 @@ def flow_figure(ctx: ReportContext) -> Figure | None:
     box(5, y, f"Eligible\nn = {n('eligible')}")
     arrow(5, y - 0.6, 5, 6.5)
     box(5, 5.9, f"Assigned\nn = {n('assigned')}")
-    box(2.6, 3.6, f"Treatment\nn = {n('treatment')}")
-    box(7.4, 3.6, f"Control\nn = {n('control')}")
+    if "treated place-days" in table:  # place-day trial: every place is in both arms
+        box(2.6, 3.6, f"Treated place-days\nn = {n('treated place-days')}")
+        box(7.4, 3.6, f"Control place-days\nn = {n('control place-days')}")
+        if "washout place-days" in table:
+            box(5, 2.3, f"Washout (not analysed)\nn = {n('washout place-days')}")
+    else:
+        box(2.6, 3.6, f"Treatment\nn = {n('treatment')}")
+        box(7.4, 3.6, f"Control\nn = {n('control')}")
     arrow(5, 5.3, 2.6, 4.2)
     arrow(5, 5.3, 7.4, 4.2)
     if "analysed" in table:  # not before the trial is analysed
@@ -325,6 +350,12 @@ def balance_section(ctx: ReportContext) -> tuple[pd.DataFrame | None, str]:
     """Baseline balance of the assigned arms (:func:`triplet.testing.balance.balance`)."""
     if ctx.assignment is None:
         return None, "Not assigned yet: no balance to show."
+    if _place_day(ctx.trial):
+        return None, (
+            "Place-day design: every place is treated on some days and a control on others, so "
+            "there are no arms of places to balance; place and day fixed effects absorb places' "
+            "levels and days' shocks (docs/place-day.md)."
+        )
     from triplet.testing.balance import balance
     from triplet.testing.units import unit_table
 
@@ -347,7 +378,7 @@ def balance_section(ctx: ReportContext) -> tuple[pd.DataFrame | None, str]:
 
 def trends_figure(ctx: ReportContext) -> Figure | None:
     """Mean primary outcome per unit and month, treated vs control, with the start marked."""
-    if ctx.assignment is None:
+    if ctx.assignment is None or _place_day(ctx.trial):  # place-day: `triplet track` draws it
         return None
     from triplet.tracking.panel import build_panel
 
@@ -449,7 +480,11 @@ def randomisation_table(ctx: ReportContext) -> pd.DataFrame:
     rows = [
         a
         for a in (ctx.results or {}).get("analyses") or []
-        if a.get("estimator") == "randomisation_inference"
+        if a.get("estimator") in ("randomisation_inference", "place_day")
+    ]
+    rows = [  # place-day: the randomisation p of the re-drawn schedules
+        {**a, "p_value": a.get("p_value_randomisation")} if a["estimator"] == "place_day" else a
+        for a in rows
     ]
     cols = ["name", "outcome", "measure", "estimate", "p_value", "n_units", "notes"]
     return pd.DataFrame(rows).reindex(columns=cols)
@@ -537,7 +572,14 @@ def caveats(ctx: ReportContext) -> str:
             "**SYNTHETIC data**: the example borough is simulated; "
             "any effect was injected by design (`simulated_effect`)."
         )
-    if t.design.method.randomised:
+    if _place_day(t):
+        items.append(
+            "Place-day (crossover) design: each place is its own control. The estimate assumes "
+            "no carry-over beyond the registered washout days, no spill-over between places on "
+            "the same day (displacement would bias it towards no effect) and effects that add "
+            "up (docs/place-day.md)."
+        )
+    elif t.design.method.randomised:
         items.append(
             "Randomised design: the estimate is causal under the trial's assignment "
             "mechanism, provided units received the arm assigned (intention to treat) "
@@ -726,3 +768,19 @@ def multiplicity_table(ctx: ReportContext) -> pd.DataFrame | None:
     cols = ["outcome", "estimate", "p_value", "p_holm", "p_randomisation", "p_romano_wolf"]
     table = pd.DataFrame(m.get("outcomes") or []).reindex(columns=cols)
     return table.astype({c: float for c in cols[1:]})  # null -> NaN, shown as "-"
+
+
+# --------------------------------------------------------------------------- issue 11 map
+
+
+def map_figure(ctx: ReportContext) -> Figure | None:
+    """Map of the trial's treatment, control and buffer areas (place-based trials with a
+    ``kind: boundaries`` source; None otherwise: people and times are never mapped)."""
+    from triplet.geography.trialmap import trial_map
+
+    tm = trial_map(ctx.trial_file, ctx.assignment)
+    if tm is None:
+        return None
+    fig = Figure(figsize=(6.5, 5.2))
+    tm.plot(ax=fig.add_subplot())
+    return fig

@@ -63,8 +63,6 @@ UNIT_ALIASES: dict[str, tuple[str, str]] = {
     "hour_of_week": ("hour_of_week", "time"),
 }
 
-_EARTH_RADIUS_M = 6_371_008.8
-
 
 def unit_noun(unit_name: str, kind: str) -> str:
     """Plural noun for a unit in sentences and titles, e.g. ``LSOAs``, ``offenders``."""
@@ -84,13 +82,16 @@ def unit_noun(unit_name: str, kind: str) -> str:
 def grid_cells(
     records: pd.DataFrame, size_m: float, *, x: str | None = None, y: str | None = None
 ) -> pd.Series:
-    """Square grid cell id of each record, cells ``size_m`` metres wide.
+    """British National Grid cell id of each record, cells ``size_m`` metres wide.
 
-    Uses projected ``x``/``y`` columns (metres) when given, otherwise longitude/latitude
-    projected with a local equirectangular projection about the records' mean latitude
-    (error well under 1% across a borough). Ids look like ``g150_E123_N456`` (size, column,
-    row); records without coordinates get NA.
+    Longitude/latitude (WGS84) are projected to British National Grid (EPSG:27700); ``x``/``y``
+    columns, when given, are taken as British National Grid eastings/northings in metres. Ids
+    name the size and the cell's south-west corner, e.g. ``BNG250mE530250N180500``
+    (:mod:`triplet.geography.grid`), so any GIS can place them; records without coordinates get
+    NA.
     """
+    from triplet.geography.grid import grid_cells_bng
+
     if size_m <= 0:
         raise InputError(
             Problem(
@@ -100,48 +101,25 @@ def grid_cells(
             )
         )
     if x is not None and y is not None:
-        xs = records[x].to_numpy(dtype=float, na_value=np.nan)
-        ys = records[y].to_numpy(dtype=float, na_value=np.nan)
-    else:
-        for col in ("longitude", "latitude"):
-            if col not in records.columns:
-                raise InputError(
-                    Problem(
-                        file="<records>",
-                        field=col,
-                        message="grid cells need longitude/latitude (or x/y)",
-                    )
+        return grid_cells_bng(records, size_m, x=x, y=y, crs="EPSG:27700")
+    for col in ("longitude", "latitude"):
+        if col not in records.columns:
+            raise InputError(
+                Problem(
+                    file="<records>",
+                    field=col,
+                    message="grid cells need longitude/latitude (or x/y)",
                 )
-        lon = records["longitude"].to_numpy(dtype=float, na_value=np.nan)
-        lat = records["latitude"].to_numpy(dtype=float, na_value=np.nan)
-        lat0 = np.deg2rad(np.nanmean(lat)) if np.isfinite(lat).any() else 0.0
-        xs = _EARTH_RADIUS_M * np.deg2rad(lon) * np.cos(lat0)
-        ys = _EARTH_RADIUS_M * np.deg2rad(lat)
-    ok = np.isfinite(xs) & np.isfinite(ys)
-    ix = np.floor(np.where(ok, xs, 0) / size_m).astype(np.int64)
-    iy = np.floor(np.where(ok, ys, 0) / size_m).astype(np.int64)
-    size = f"{size_m:g}"
-    # build ids once per distinct cell, not per record
-    pairs = pd.MultiIndex.from_arrays([ix, iy])
-    codes, uniq = pairs.factorize()
-    labels = np.array([f"g{size}_E{a}_N{b}" for a, b in uniq], dtype=object)
-    out = pd.Series(labels[codes], index=records.index, name="grid_cell", dtype="str")
-    return out.where(ok)
+            )
+    return grid_cells_bng(records, size_m)
 
 
 def grid_cell_centres(cells: Iterable[str]) -> pd.DataFrame:
-    """Centres (metres, same projection as :func:`grid_cells`) of grid cell ids: unit, x, y."""
-    rows = []
-    for cell in cells:
-        try:
-            size_s, e, n = str(cell).split("_")
-            size = float(size_s[1:])
-            rows.append((cell, (int(e[1:]) + 0.5) * size, (int(n[1:]) + 0.5) * size))
-        except ValueError as exc:
-            raise InputError(
-                Problem(file="<units>", field="unit", message=f"not a grid cell id: {cell!r}")
-            ) from exc
-    return pd.DataFrame(rows, columns=["unit", "x", "y"])
+    """Centres (British National Grid metres) of grid cell ids: ``unit, x, y``."""
+    from triplet.geography.grid import parse_cell_ids
+
+    cells = list(cells)
+    return parse_cell_ids(cells)[["unit", "x", "y"]]
 
 
 def hot_spots(

@@ -23,7 +23,14 @@ import pandas as pd
 from triplet.errors import InputError, Problem
 from triplet.io import jsonable
 
-__all__ = ["PlaceDayAssignment", "PlaceDayRules", "assign_place_days", "draw_place_days"]
+__all__ = [
+    "PlaceDayAssignment",
+    "PlaceDayRules",
+    "assign_place_days",
+    "draw_place_days",
+    "read_schedule",
+    "slot_of",
+]
 
 
 @dataclass(frozen=True)
@@ -165,3 +172,56 @@ def assign_place_days(units, days, rules: PlaceDayRules, *, seed: int) -> PlaceD
         }
     )
     return PlaceDayAssignment(table=table, rules=rules, seed=int(seed))
+
+
+def slot_of(times, shifts=()) -> tuple[pd.Series, pd.Series | None]:
+    """The randomised period each time falls into: its day (``YYYY-MM-DD``), and with
+    ``shifts`` (``(name, "HH:MM")`` pairs in order of start) the shift too.
+
+    A shift runs from its start to the next shift's start; the last runs past midnight to the
+    first shift's start, so a time before the first shift starts belongs to the previous day's
+    last shift (a 22:00-07:00 night shift is one slot, dated by the evening it starts).
+    Returns ``(day, shift)`` (``shift`` None without shifts); missing times give missing slots.
+    """
+    t = pd.to_datetime(pd.Series(times)).reset_index(drop=True)
+    if not shifts:
+        return t.dt.strftime("%Y-%m-%d"), None
+    names = [n for n, _ in shifts]
+    mins = np.array([int(h) * 60 + int(m) for _, s in shifts for h, m in [s.split(":")]])
+    shifted = t - pd.to_timedelta(int(mins[0]), unit="min")
+    day = shifted.dt.floor("D")
+    within = ((shifted - day).dt.total_seconds() // 60).to_numpy(dtype=float)
+    idx = np.searchsorted(mins - mins[0], np.nan_to_num(within), side="right") - 1
+    shift = pd.Series(np.asarray(names, dtype=object)[idx]).where(t.notna().to_numpy())
+    return day.dt.strftime("%Y-%m-%d"), shift
+
+
+SCHEDULE_COLUMNS = ("unit", "day", "treated", "washout")
+
+
+def read_schedule(path, *, file=None) -> pd.DataFrame:
+    """Read a place-day ``assignment.csv`` back: ``unit, day[, shift]`` as text, ``treated`` and
+    ``washout`` as bool (written as 0/1), rows in the order of the file (places outer).
+
+    ``path`` may be an open binary file (bytes already read, e.g. to hash exactly what is
+    analysed); ``file`` then names it in errors."""
+    from pathlib import Path
+
+    source = path if hasattr(path, "read") else Path(path)
+    path = Path(file) if file is not None else source
+    try:
+        frame = pd.read_csv(
+            source, dtype={"unit": str, "day": str, "shift": str}, keep_default_na=False
+        )
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the place-day schedule: {exc}", file=path) from exc
+    missing = [c for c in SCHEDULE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing columns: {', '.join(missing)}", file=path)
+    for col in ("treated", "washout"):
+        bad = frame.index[~frame[col].isin([0, 1])]
+        if len(bad):
+            i = int(bad[0])
+            raise InputError(f"row {i + 2}: {col}: {frame[col].iloc[i]!r} is not 0 or 1", file=path)
+        frame[col] = frame[col].astype(bool)
+    return frame

@@ -28,18 +28,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from triplet.errors import OverwriteError, StateError
+from triplet.errors import InputError, OverwriteError, Problem, StateError
 from triplet.io import jsonable, write_bytes, write_json
 from triplet.registry.loading import TrialFile, find_trial
 from triplet.registry.lock import check_lock, read_lock, write_lock
-from triplet.registry.models import AllocationRatio, Design, DesignMethod, Status
+from triplet.registry.models import (
+    AllocationRatio,
+    Design,
+    DesignMethod,
+    Status,
+    place_day_span,
+)
 from triplet.registry.status import set_status
 from triplet.testing.assignment import Assignment, assign
 from triplet.testing.balance import BalanceResult, balance
+from triplet.testing.crossover import PlaceDayAssignment, PlaceDayRules, assign_place_days
 from triplet.testing.diagnosis import Diagnosis, diagnose
 from triplet.testing.units import UnitTable, unit_table
 
-__all__ = ["AssignReport", "DesignReport", "assign_trial", "design_trial"]
+__all__ = [
+    "AssignReport",
+    "DesignReport",
+    "PlaceDayAssignReport",
+    "assign_place_day_trial",
+    "assign_trial",
+    "design_trial",
+    "place_day_assignment",
+]
 
 
 @dataclass(frozen=True)
@@ -122,43 +137,14 @@ def _lock_extra(a: Assignment, ut: UnitTable) -> dict[str, Any]:
     }
 
 
-def assign_trial(
-    registry: str | Path,
-    trial_id: str,
-    *,
-    dry_run: bool = False,
-    require_power: bool = False,
-    power_sims: int | None = None,
-) -> AssignReport:
-    """Assign the registered trial ``trial_id`` once (see the module docstring).
-
-    The power guard (:mod:`triplet.testing.power_guard`) runs first: its result goes into the
-    lock (``power_check``); with ``require_power`` an underpowered trial is refused before
-    anything is written. ``power_sims=0`` skips the guard (recorded as skipped).
-    """
-    from triplet.testing.power_guard import GUARD_SIMS, power_check
-
-    tf = find_trial(registry, trial_id)
-    _check_status(tf)
-    ut = unit_table(tf)
-    a = assign(ut.units, tf.trial.design)
-    bal = balance(ut.units, a, _balance_covariates(tf, ut.units) or ["baseline_harm"])
-    sims = GUARD_SIMS if power_sims is None else power_sims
-    if sims > 0:
-        pc = power_check(tf, ut, n_sims=sims).to_dict()
-    else:
-        pc = {"skipped": True, "reason": "power guard skipped (power_sims=0)"}
-    if require_power and (pc.get("skipped") or pc.get("below_target")):
-        raise StateError(
-            f"trial {tf.id} refused by --require-power: "
-            + (pc.get("warning") or pc.get("reason") or "power unknown")
-            + " Nothing was written."
-        )
-    if dry_run:
-        return AssignReport(tf.id, a, bal, ut, dry_run=True, power_check=pc)
+def _write_locked(
+    tf: TrialFile, data: bytes, extra: dict[str, Any]
+) -> tuple[list[Path], str | None]:
+    """Write ``assignment.csv`` (``data``), then ``lock.json`` (with ``extra``), then the
+    status, resuming an interrupted run only when the files on disk are what the registered
+    procedure gives (see the module docstring)."""
     for tmp in _stale_temps(tf.dir):  # left by a run killed mid-write
         tmp.unlink(missing_ok=True)
-    data = a.to_csv_bytes()
     sha = hashlib.sha256(data).hexdigest()
     apath, lpath = tf.assignment_path, tf.lock_path
     written: list[Path] = []
@@ -193,14 +179,183 @@ def assign_trial(
         else:
             write_bytes(apath, data)
             written.append(apath)
-        write_lock(tf, **_lock_extra(a, ut), power_check=pc)
+        write_lock(tf, **extra)
         written.append(lpath)
     set_status(tf, Status.assigned)
     written.append(tf.path)
-    if resumed and lpath.exists():
+    return written, resumed
+
+
+def assign_trial(
+    registry: str | Path,
+    trial_id: str,
+    *,
+    dry_run: bool = False,
+    require_power: bool = False,
+    power_sims: int | None = None,
+) -> AssignReport:
+    """Assign the registered trial ``trial_id`` once (see the module docstring).
+
+    The power guard (:mod:`triplet.testing.power_guard`) runs first: its result goes into the
+    lock (``power_check``); with ``require_power`` an underpowered trial is refused before
+    anything is written. ``power_sims=0`` skips the guard (recorded as skipped).
+    """
+    from triplet.testing.power_guard import GUARD_SIMS, power_check
+
+    tf = find_trial(registry, trial_id)
+    _check_status(tf)
+    if tf.trial.design.method is DesignMethod.place_day:
+        return assign_place_day_trial(tf, dry_run=dry_run, require_power=require_power)
+    ut = unit_table(tf)
+    a = assign(ut.units, tf.trial.design)
+    bal = balance(ut.units, a, _balance_covariates(tf, ut.units) or ["baseline_harm"])
+    sims = GUARD_SIMS if power_sims is None else power_sims
+    if sims > 0:
+        pc = power_check(tf, ut, n_sims=sims).to_dict()
+    else:
+        pc = {"skipped": True, "reason": "power guard skipped (power_sims=0)"}
+    if require_power and (pc.get("skipped") or pc.get("below_target")):
+        raise StateError(
+            f"trial {tf.id} refused by --require-power: "
+            + (pc.get("warning") or pc.get("reason") or "power unknown")
+            + " Nothing was written."
+        )
+    if dry_run:
+        return AssignReport(tf.id, a, bal, ut, dry_run=True, power_check=pc)
+    written, resumed = _write_locked(
+        tf, a.to_csv_bytes(), {**_lock_extra(a, ut), "power_check": pc}
+    )
+    if resumed and tf.lock_path.exists():
         pc = read_lock(tf).get("power_check", pc)
     return AssignReport(
         tf.id, a, bal, ut, dry_run=False, written=written, resumed=resumed, power_check=pc
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# place-day (crossover) trials: units x days randomised day by day (docs/place-day.md)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceDayAssignReport:
+    """What ``triplet assign`` did for a place-day trial: the unit x day (or shift) schedule."""
+
+    trial_id: str
+    assignment: PlaceDayAssignment
+    units: UnitTable
+    dry_run: bool
+    written: list[Path] = field(default_factory=list)
+    resumed: str | None = None
+    power_check: dict[str, Any] | None = None
+
+    def summary(self) -> pd.DataFrame:
+        """Places, days and treated / washout / control place-days."""
+        return self.assignment.summary()
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "trial": self.trial_id,
+                "dry_run": self.dry_run,
+                "assignment": self.assignment.to_dict(),
+                "flow": self.units.flow,
+                "written": [str(p) for p in self.written],
+                "resumed": self.resumed,
+                "power_check": self.power_check,
+            }
+        )
+
+    def plot(self, ax=None):
+        """The schedule: places x days, treated and washout days coloured."""
+        return self.assignment.plot(ax=ax)
+
+
+def _place_day_problem(tf: TrialFile, message: str, name: str) -> InputError:
+    return InputError(Problem(str(tf.path), message, field=f"design.place_day.{name}"))
+
+
+def place_day_assignment(tf: TrialFile, ut: UnitTable) -> PlaceDayAssignment:
+    """The registered schedule of a place-day trial: the eligible places (sorted ids) over the
+    scheme's days (or day x shift slots, in order), drawn from the design seed. The table has
+    ``unit, day[, shift], treated, washout``; it is a pure function of the registration and the
+    eligible places, so it is reproduced exactly from the seed."""
+    trial = tf.trial
+    scheme = trial.design.place_day
+    first, last = place_day_span(scheme, trial.periods)
+    slots = scheme.slots(first, last)
+    units = sorted(ut.units["unit"].astype(str))
+    n = len(units)
+    if not 1 <= scheme.treated_per_day < n:
+        raise _place_day_problem(
+            tf,
+            f"treated_per_day is {scheme.treated_per_day} but {n} places are eligible: at most "
+            "places - 1 can be treated a day",
+            "treated_per_day",
+        )
+    if scheme.treated_per_day > scheme.capacity(n):
+        raise _place_day_problem(
+            tf,
+            f"treated_per_day {scheme.treated_per_day} is more than the {n} eligible places can "
+            f"give in the long run ({scheme.capacity(n):.1f} a day with these runs and washouts)",
+            "treated_per_day",
+        )
+    rules = PlaceDayRules(scheme.treated_per_day, scheme.max_consecutive, scheme.washout_days)
+    a = assign_place_days(units, slots, rules, seed=trial.design.seed)
+    table = a.table
+    if scheme.shifts:
+        parts = table["day"].str.split("/", n=1, expand=True)
+        table = table.assign(day=parts[0], shift=parts[1])
+        table = table[["unit", "day", "shift", "treated", "washout"]]
+    return PlaceDayAssignment(table=table.reset_index(drop=True), rules=rules, seed=a.seed)
+
+
+def place_day_csv_bytes(a: PlaceDayAssignment) -> bytes:
+    """``assignment.csv`` of a place-day trial: one row per place x day (x shift), 0/1 flags."""
+    t = a.table.assign(
+        treated=a.table["treated"].astype(int), washout=a.table["washout"].astype(int)
+    )
+    return t.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def assign_place_day_trial(
+    tf: TrialFile, *, dry_run: bool = False, require_power: bool = False
+) -> PlaceDayAssignReport:
+    """Assign a place-day trial once: ``assignment.csv`` (the schedule), ``lock.json`` and the
+    status, written and resumed exactly as for other designs (see the module docstring)."""
+    _check_status(tf)
+    pc = {
+        "skipped": True,
+        "reason": "no power guard for place-day designs yet (docs/place-day.md)",
+    }
+    if require_power:
+        raise StateError(f"trial {tf.id} refused by --require-power: {pc['reason']}")
+    ut = unit_table(tf)
+    a = place_day_assignment(tf, ut)
+    if dry_run:
+        return PlaceDayAssignReport(tf.id, a, ut, dry_run=True, power_check=pc)
+    data = place_day_csv_bytes(a)
+    s = a.summary().iloc[0]
+    extra = {
+        "assignment_sha256": hashlib.sha256(data).hexdigest(),
+        "seed": a.seed,
+        "numpy_version": np.__version__,
+        "bit_generator": "PCG64",
+        "method": "place_day",
+        "n_units": int(s["places"]),
+        "n_days": int(a.table["day"].nunique()),
+        "n_slots": int(len(a.table) // max(int(s["places"]), 1)),
+        "n_treated_place_days": int(s["treated_place_days"]),
+        "n_washout_place_days": int(s["washout_place_days"]),
+        "n_control_place_days": int(s["control_place_days"]),
+        "probability_exact": False,
+        "flow": ut.flow,
+        "assignment_details": a.to_dict(),
+        "power_check": pc,
+    }
+    written, resumed = _write_locked(tf, data, extra)
+    return PlaceDayAssignReport(
+        tf.id, a, ut, dry_run=False, written=written, resumed=resumed, power_check=pc
     )
 
 
@@ -281,6 +436,11 @@ def design_trial(
     """
     tf = find_trial(registry, trial_id)
     trial = tf.trial
+    if trial.design.method is DesignMethod.place_day:
+        raise StateError(
+            f"trial {tf.id} is a place-day trial: `triplet design` does not diagnose place-day "
+            "designs yet (docs/place-day.md); its randomisation inference re-draws the scheme"
+        )
     folder = tf.dir / "design"
     existing = [p for p in folder.iterdir() if p.name != "previous"] if folder.exists() else []
     if existing and write and not rerun:

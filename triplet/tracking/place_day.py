@@ -31,7 +31,7 @@ from triplet.tracking.did import fit_fixed_effects
 from triplet.tracking.estimate import effect_fields
 from triplet.tracking.percent import PercentChange, from_additive
 
-__all__ = ["PlaceDayEffect", "place_day_effect"]
+__all__ = ["PlaceDayEffect", "place_day_effect", "place_day_panel", "place_day_trends"]
 
 
 @dataclass(frozen=True)
@@ -216,3 +216,68 @@ def _randomisation(panel, y, places, days, rules, seed, n_draws, est):
         out[i] = _fit(y[keep], tr[keep], place[keep], day[keep])[0]
     p = float(np.mean(np.abs(out) >= abs(est) - 1e-12))
     return p, out
+
+
+def place_day_panel(
+    records: pd.DataFrame,
+    schedule: pd.DataFrame,
+    *,
+    unit_column: str,
+    harm: pd.Series | None = None,
+    crime_types="all",
+    shifts=(),
+) -> pd.DataFrame:
+    """The place x day (or shift) panel of a place-day trial: one row per row of ``schedule``
+    (``unit, day[, shift], treated, washout``), in its order, with ``count`` (crimes) and
+    ``harm`` (days of imprisonment; 0 without ``harm``) of the records that fall in it, zeros
+    included, and ``slot`` (``day`` or ``day/shift``: the randomised period). A record's day and
+    shift come from its ``date`` (:func:`triplet.testing.crossover.slot_of`); records of other
+    places or days, or without a date, are left out (``.attrs["n_records"]`` counts those used).
+    """
+    from triplet.testing.crossover import slot_of
+
+    for col in (unit_column, "date"):
+        if col not in records.columns:
+            raise InputError(Problem("records", f"records have no column {col!r}", field=col))
+    keys = ["unit", "day", *(["shift"] if shifts else [])]
+    keep = records["date"].notna().to_numpy()
+    if not (isinstance(crime_types, str) and crime_types == "all"):
+        types = [crime_types] if isinstance(crime_types, str) else list(crime_types)
+        keep &= records["crime_type"].isin(types).to_numpy()
+    rec = records.loc[keep]
+    day, shift = slot_of(rec["date"], shifts)
+    slots = pd.DataFrame({"unit": rec[unit_column].astype("str").to_numpy(), "day": day})
+    if shifts:
+        slots["shift"] = shift.to_numpy()
+    h = np.zeros(len(rec)) if harm is None else np.asarray(harm, dtype=float)[keep]
+    slots["harm"] = h
+    slots["count"] = 1
+    agg = slots.groupby(keys, sort=False)[["count", "harm"]].sum()
+    panel = schedule.copy()
+    panel[keys] = panel[keys].astype(str)
+    panel = panel.merge(agg.reset_index(), on=keys, how="left", validate="1:1")
+    panel["count"] = panel["count"].fillna(0).astype(np.int64)
+    panel["harm"] = panel["harm"].fillna(0.0)
+    panel["slot"] = panel["day"] + ("/" + panel["shift"] if shifts else "")
+    panel.attrs["n_records"] = int(panel["count"].sum())
+    return panel
+
+
+def place_day_trends(panel: pd.DataFrame, outcome: str = "count", ax=None):
+    """Weekly mean ``outcome`` per place-day on treated and on control place-days (washout
+    days left out): the raw comparison behind the fixed-effects estimate. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.6))
+    keep = panel[~panel["washout"].astype(bool)]
+    week = pd.to_datetime(keep["day"]).dt.to_period("W").dt.start_time
+    means = keep.groupby([week, keep["treated"].astype(bool)])[outcome].mean().unstack()
+    for arm, label, colour in ((True, "treated", "#cf222e"), (False, "control", "#0550ae")):
+        if arm in means:
+            ax.plot(means.index, means[arm].to_numpy(), label=f"{label} place-days", color=colour)
+    ax.set_ylabel(f"mean {outcome} per place-day")
+    ax.set_xlabel("week")
+    ax.legend(frameon=False)
+    ax.set_title("Treated and control place-days, weekly means (washout days left out)")
+    return ax

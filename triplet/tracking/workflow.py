@@ -319,6 +319,26 @@ def _randomisation_inference(x: AnalysisInput) -> Estimated:
     return Estimated(rec, r)
 
 
+def _place_day(x: AnalysisInput) -> Estimated:
+    """Place-day (crossover) trial: place + day fixed effects, RI re-drawing the schedule."""
+    ri, _, procedure = x.randomisation(x.panel, x.measure)
+    r = ri.effect
+    # the protocol's per cent: treated place-days against their counterfactual, ratio scale
+    rec = r.to_dict()
+    rec["p_value_randomisation"] = rec.pop("ri_p_value")
+    rec["notes"] = (
+        f"{r.n_treated} treated and {r.n_obs - r.n_treated} control place-days of {r.n_places} "
+        f"places over {r.n_days} days; {r.n_washout} washout place-days left out; CRV1 "
+        f"clustered by place; randomisation p = {_fmt_p(rec['p_value_randomisation'])} from "
+        f"{r.ri_draws} re-drawn schedules ({procedure})"
+    )
+    return Estimated(rec, r)
+
+
+def _fmt_p(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.3f}"
+
+
 @dataclass(frozen=True)
 class AnalysisKind:
     """One row of :data:`ANALYSES`: how an estimator is run and what it estimates.
@@ -368,6 +388,12 @@ ANALYSES: dict[Estimator, AnalysisKind] = {
         _randomisation_inference,
         "DiD of unit means of {unit} over the {months}; "
         "Fisher sharp null of a constant additive effect",
+        figure="randomisation",
+    ),
+    Estimator.place_day: AnalysisKind(
+        _place_day,
+        "change in {unit} per place-day on treated place-days, against control place-days "
+        "(place + day fixed effects; washout days left out)",
         figure="randomisation",
     ),
 }
@@ -451,6 +477,10 @@ class _Panels:
 
     def __init__(self, tf, assignment: pd.DataFrame, records):
         self.tf, self.assignment, self.records = tf, assignment, records
+        if tf.trial.design.method is DesignMethod.place_day:  # unit x day: docs/place-day.md
+            self.all = self.treatment = _place_day_panel(tf, assignment, records)
+            self._cache = {}
+            return
         self.all = build_panel(tf, assignment, records=records)
         self.treatment = self.all[self.all["period"] != "follow_up"].reset_index(drop=True)
         self._cache: dict[tuple[str, str], pd.DataFrame] = {}
@@ -458,6 +488,10 @@ class _Panels:
     def __call__(self, spec: AnalysisSpec) -> pd.DataFrame:
         primary = spec.outcome is self.tf.trial.outcomes.primary
         key = ("" if primary else spec.outcome.name, spec.period)
+        if key not in self._cache and self.tf.trial.design.method is DesignMethod.place_day:
+            self._cache[key] = _place_day_panel(
+                self.tf, self.assignment, self.records, outcome=spec.outcome
+            )
         if key not in self._cache:
             if primary:
                 full = self.all
@@ -475,6 +509,60 @@ class _Panels:
                 )
             self._cache[key] = p
         return self._cache[key]
+
+
+def _place_day_panel(tf, schedule: pd.DataFrame, records, outcome=None) -> pd.DataFrame:
+    """The unit x day (x shift) panel of a place-day trial (``triplet.tracking.place_day``)."""
+    from triplet.tracking.place_day import place_day_panel
+
+    scheme = tf.trial.design.place_day
+    outcome = outcome or tf.trial.outcomes.primary
+    return place_day_panel(
+        records.records,
+        schedule,
+        unit_column=records.unit_column,
+        harm=records.harm_days,
+        crime_types=outcome.crime_types,
+        shifts=[(s.name, s.start) for s in scheme.shifts],
+    )
+
+
+def _place_day_randomisation(tf, n_draws: int):
+    """A function (panel, measure) -> (PlaceDayEffect, None, procedure): the place-day effect
+    with randomisation inference re-drawing the registered schedule from the design seed."""
+    from triplet.testing.crossover import PlaceDayRules
+    from triplet.tracking.place_day import place_day_effect
+
+    trial = tf.trial
+    s = trial.design.place_day
+    rules = PlaceDayRules(s.treated_per_day, s.max_consecutive, s.washout_days)
+    procedure = "place_day schedule re-drawn, triplet.testing.crossover.draw_place_days"
+
+    def run(panel: pd.DataFrame, measure: str):
+        r = place_day_effect(
+            panel.assign(day=panel["slot"]),
+            outcome=measure,
+            alpha=trial.analysis.alpha,
+            rules=rules,
+            seed=trial.design.seed,
+            n_draws=n_draws,
+        )
+        return _PlaceDayRI(r), None, procedure
+
+    return run
+
+
+class _PlaceDayRI:
+    """A place-day effect read as a randomisation result (``estimate, draws, p_value``: the
+    RI p), e.g. by the Romano-Wolf family; attributes not listed pass to the effect."""
+
+    def __init__(self, effect):
+        self.effect = effect
+        self.draws = effect.ri_estimates
+        self.p_value = effect.ri_p_value
+
+    def __getattr__(self, name):
+        return getattr(self.effect, name)
 
 
 # --------------------------------------------------------------------------- the workflow
@@ -668,7 +756,9 @@ def track_trial(
         results["assignment_sha256"] = assignment_sha256  # of the file analysed, not the lock's
         results.update({"sensitivity": None, **track.extras, "multiplicity": family})
         panel = track.panels.all
-        write_dataframe(track.stage / PANEL_FILE, panel.assign(month=panel["month"].astype(str)))
+        if "month" in panel.columns:
+            panel = panel.assign(month=panel["month"].astype(str))
+        write_dataframe(track.stage / PANEL_FILE, panel)
         write_results(track.stage, results)
         archived = publish_results(track.stage, tf.results_dir)  # only now: archive and swap
 
@@ -692,7 +782,12 @@ def _read_assignment(tf) -> tuple[pd.DataFrame, str]:
         data = tf.assignment_path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the assignment: {exc}", file=tf.assignment_path) from exc
-    frame = read_assignment(io.BytesIO(data), file=tf.assignment_path)
+    if tf.trial.design.method is DesignMethod.place_day:
+        from triplet.testing.crossover import read_schedule
+
+        frame = read_schedule(io.BytesIO(data), file=tf.assignment_path)  # unit x day (x shift)
+    else:
+        frame = read_assignment(io.BytesIO(data), file=tf.assignment_path)
     frame["unit"] = frame["unit"].astype(str)
     return frame, hashlib.sha256(data).hexdigest()
 
@@ -702,7 +797,8 @@ def _draws_note(trial, draws: int | None) -> list[str]:
     if (
         draws is not None
         and draws != plan.randomisation_draws
-        and Estimator.randomisation_inference in [plan.primary, *plan.secondary]
+        and {Estimator.randomisation_inference, Estimator.place_day}
+        & {plan.primary, *plan.secondary}
     ):
         return [
             f"randomisation draws overridden: {draws} instead of the registered "
@@ -729,7 +825,9 @@ def _start(tf, assignment: pd.DataFrame, n_draws: int, stage: Path, notes: list[
         cluster=_cluster_column(trial, tp, notes),
         block=_block_column(trial, tp),
         alpha=trial.analysis.alpha,
-        randomisation=_draws_factory(
+        randomisation=_place_day_randomisation(tf, n_draws)
+        if trial.design.method is DesignMethod.place_day
+        else _draws_factory(
             tf, assignment, n_draws, seed=stream_seed(trial.design.seed, "randomisation_inference")
         ),
     )
@@ -741,6 +839,17 @@ def _supplements(track: _Track, prog, *, bayes: bool) -> tuple[dict | None, dict
     tf, b, notes = track.tf, track.base, track.notes
     plan = tf.trial.analysis
     prog.step("figures")
+    if tf.trial.design.method is DesignMethod.place_day:  # no months, arms or buffers
+        from triplet.testing.crossover import PlaceDayAssignment, PlaceDayRules
+        from triplet.tracking.place_day import place_day_trends
+
+        s = tf.trial.design.place_day
+        rules = PlaceDayRules(s.treated_per_day, s.max_consecutive, s.washout_days)
+        sched = track.assignment.assign(day=b.panel["slot"].to_numpy())
+        track.figure("schedule", PlaceDayAssignment(sched, rules, tf.trial.design.seed).plot())
+        track.figure("trends", place_day_trends(b.panel, b.measure))
+        prog.done()
+        return None, None
     trend = did(b.panel, outcome=b.measure, unit="unit", time="month", treated="d")
     track.figure("trends", trend.plot())
     with contextlib.suppress(InputError):
@@ -813,8 +922,20 @@ def _assemble(
         int(primary_res.n_units) if primary_res is not None else None
     )
     flow = (lock.get("flow") or {}) if lock is not None else {}
-    last_month = pd.PeriodIndex(track.panels.all["month"]).max()
-    covered = bool(pd.PeriodIndex(track.records.records["month"]).max() >= last_month)
+    place_day = trial.design.method is DesignMethod.place_day
+    if place_day:  # the schedule's place-days, not arms (docs/place-day.md)
+        n_assigned = int(assignment["unit"].nunique())
+        n_arms = {"treatment": None, "control": None}
+        last_day = pd.Timestamp(track.panels.all["day"].max())
+        covered = bool(track.records.records["date"].max() >= last_day)
+    else:
+        n_assigned = len(assignment)
+        n_arms = {
+            "treatment": int((assignment["arm"] == "treatment").sum()),
+            "control": int((assignment["arm"] == "control").sum()),
+        }
+        last_month = pd.PeriodIndex(track.panels.all["month"]).max()
+        covered = bool(pd.PeriodIndex(track.records.records["month"]).max() >= last_month)
     if not covered:
         notes.append("the records do not reach the last registered month: interim results")
     periods = trial.periods
@@ -828,9 +949,8 @@ def _assemble(
         "versions": software_versions(),
         "n_units": {
             "eligible": flow.get("eligible"),
-            "assigned": len(assignment),
-            "treatment": int((assignment["arm"] == "treatment").sum()),
-            "control": int((assignment["arm"] == "control").sum()),
+            "assigned": n_assigned,
+            **n_arms,
             "analysed": n_analysed,
         },
         "periods": {
@@ -842,7 +962,9 @@ def _assemble(
         },
         "alpha": b.alpha,
         "cluster": b.cluster,
-        "fixed_effects": "unit + month" if b.block is None else f"unit + {b.block} x month",
+        "fixed_effects": "unit + day"
+        if place_day
+        else ("unit + month" if b.block is None else f"unit + {b.block} x month"),
         "randomisation_draws": n_draws,
         "interim": not covered,
         "primary": primary,
@@ -957,7 +1079,8 @@ def _displacement(tf, records, assignment, measure, alpha, notes) -> dict[str, A
     from triplet.records.sources import load_source
 
     trial = tf.trial
-    source = trial.source("units")
+    # a boundary file gives a units table with neighbours too (issue 11)
+    source = trial.source("units") or trial.source("boundaries")
     if source is None:
         notes.append(
             "analysis.buffer is true but the trial has no units source with "
