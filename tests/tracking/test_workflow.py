@@ -419,7 +419,8 @@ def test_read_assignment_hashes_what_it_parses(tmp_path, assigned_registry):
     swapped = swapped.replace(b"TMP", b"control")
     path = tmp_path / "assignment.csv"
     path.write_bytes(swapped)
-    frame, digest = workflow._read_assignment(SimpleNamespace(assignment_path=path))
+    tf = find_trial(assigned_registry, "hotspot-patrol")
+    frame, digest = workflow._read_assignment(SimpleNamespace(assignment_path=path, trial=tf.trial))
     assert digest == hashlib.sha256(swapped).hexdigest() != hashlib.sha256(src).hexdigest()
     assert (frame["arm"] == "treatment").sum() == swapped.count(b"treatment")
 
