@@ -87,7 +87,7 @@ def test_boundaries_data_source(lsoa2021_path):
 @pytest.fixture
 def registry(tmp_path):
     shutil.copy(REPO / "registry.yaml", tmp_path / "registry.yaml")
-    for name in ("hotspot-patrol", "neighbourhood-pop", "offender-focus"):
+    for name in sorted(p.name for p in (REPO / "trials").iterdir() if p.is_dir()):
         (tmp_path / "trials" / name).mkdir(parents=True)
         shutil.copy(REPO / "trials" / name / "trial.yaml", tmp_path / "trials" / name)
     pd.DataFrame(
@@ -148,7 +148,8 @@ def test_board_has_one_map_per_place_trial(registry, tmp_path):
     out = build_board(registry, tmp_path / "board.html")
     page = out.read_text()
     assert '<section id="maps">' in page
-    assert page.count("data-trial-map=") == 2  # hotspot-patrol and neighbourhood-pop
+    # hotspot-patrol, neighbourhood-pop and patrol-days (not yet assigned: its candidates)
+    assert page.count("data-trial-map=") == 3
     assert 'data-trial-map="hotspot-patrol"' in page
     assert 'data-trial-map="offender-focus"' not in page
     assert page.count('src="data:image/png;base64,') >= 3  # forest plot + two maps

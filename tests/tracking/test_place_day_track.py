@@ -121,6 +121,7 @@ def test_report_and_board_show_the_place_day_trial(tracked):
     assert main(["board", "--registry", str(tracked), "--out", str(out)]) == 0
     page = re.sub(r"\s+", " ", out.read_text())
     assert "crimes per place-day" in page and "each its own control (place-day)" in page
+    assert 'data-trial-map="patrol-days"' in page  # its places mapped, as one role
 
 
 def test_track_with_shifts_end_to_end(tmp_path):

@@ -90,7 +90,12 @@ def trial_map(trial_file: Any, assignment: pd.DataFrame | None = None) -> TrialM
     trial = trial_file.trial
     polygons = b.frame
     known = set(polygons["unit"].astype(str))
-    if assignment is not None and {"unit", "arm"} <= set(assignment.columns):
+    if assignment is not None and {"unit", "treated"} <= set(assignment.columns):
+        # a place-day schedule: every place is treated on some days and a control on others
+        places = pd.Index(assignment["unit"].astype(str).unique(), dtype=str)
+        roles = pd.Series("place-day trial", index=places)
+        treated = places
+    elif assignment is not None and {"unit", "arm"} <= set(assignment.columns):
         roles = pd.Series(
             assignment["arm"].astype(str).to_numpy(), index=assignment["unit"].astype(str)
         )
@@ -117,6 +122,11 @@ def trial_map(trial_file: Any, assignment: pd.DataFrame | None = None) -> TrialM
     )
 
 
+def _is_place_day(trial: Any) -> bool:
+    method = getattr(getattr(trial, "design", None), "method", None)
+    return str(getattr(method, "value", method)) == "place_day"
+
+
 def trial_map_uri(trial_file: Any, *, dpi: int = 90) -> str | None:
     """A small PNG data URI of the trial's map (assignment.csv read when present), for
     self-contained pages such as the Board; None when the trial is not mapped."""
@@ -128,10 +138,15 @@ def trial_map_uri(trial_file: Any, *, dpi: int = 90) -> str | None:
 
     assignment = None
     path = Path(trial_file.dir) / "assignment.csv"
-    if path.exists():
-        from triplet.testing.assignment import read_assignment
+    if path.exists() and trial_boundaries(trial_file) is not None:
+        if _is_place_day(trial_file.trial):
+            from triplet.testing.crossover import read_schedule
 
-        assignment = read_assignment(path)
+            assignment = read_schedule(path)
+        else:
+            from triplet.testing.assignment import read_assignment
+
+            assignment = read_assignment(path)
     tm = trial_map(trial_file, assignment)
     if tm is None:
         return None
