@@ -9,7 +9,9 @@ through the same ``triplet`` commands an analyst would type, in order:
 2. export the example borough and target harm (ranking, concentration, targeting notebook);
 3. diagnose each trial's design by simulation and assign it (writes assignment and lock; the
    place-day trial ``patrol-days`` is assigned day by day and not diagnosed);
-4. track each trial (difference-in-differences, randomisation inference, Bayesian estimate);
+4. measure each trial's delivery (``triplet delivery``: delivered vs registered dose, both arms)
+   and track each trial (difference-in-differences, randomisation inference, Bayesian estimate,
+   the CACE of the delivered dose);
 5. write each trial's effect report and the Board's "what works" page;
 6. monitor the partnership's indicators (``triplet monitor``: the performance page).
 """
@@ -109,6 +111,7 @@ def run(out: Path, *, sims: int = 200, draws: int | None = None) -> dict[str, Pa
     )
     loaded = load_registry(registry)
     trial_ids = list(loaded.trials)
+    with_delivery = [tid for tid in trial_ids if loaded.trials[tid].trial.delivery is not None]
     for tid in trial_ids:
         # place-day (crossover) trials are not diagnosed by `triplet design` (docs/place-day.md)
         crossover = loaded.trials[tid].trial.design.method.value == "place_day"
@@ -123,6 +126,15 @@ def run(out: Path, *, sims: int = 200, draws: int | None = None) -> dict[str, Pa
                         ["design", tid, "--registry", str(registry), "--sims", str(sims)],
                     ),
                     _step(f"assign {tid}", ["assign", tid, "--registry", str(registry)]),
+                ),
+            )
+        )
+    for tid in with_delivery:  # issue 16: delivery first (track leaves its files in place)
+        steps.append(
+            (
+                f"Delivery {tid}",
+                lambda tid=tid: _step(
+                    f"delivery {tid}", ["delivery", tid, "--registry", str(registry)]
                 ),
             )
         )
@@ -171,6 +183,8 @@ def run(out: Path, *, sims: int = 200, draws: int | None = None) -> dict[str, Pa
     for tid in trial_ids:
         outputs[f"{tid} results"] = work / "trials" / tid / "results" / "results.json"
         outputs[f"{tid} report"] = work / "trials" / tid / "reports" / "effect_report.html"
+    for tid in with_delivery:
+        outputs[f"{tid} delivery"] = work / "trials" / tid / "results" / "delivery.json"
     outputs["board"] = board
     outputs["performance page"] = work / "performance" / "performance.html"
     return outputs

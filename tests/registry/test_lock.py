@@ -77,6 +77,12 @@ VOCABULARY = [
     "other",
     "analytic",
     "ons_css",
+    # delivery section (issue 16)
+    "visit_log",
+    "pings",
+    "polygons",
+    "circles",
+    "UTC",
 ]
 
 

@@ -41,18 +41,30 @@ def test_build_panel_hotspot(assigned_registry):
 
 
 def test_injected_effect_thins_treated_treatment_months(assigned_registry):
-    """simulated_effect: treated units lose records in treatment months only, at that rate."""
+    """simulated_effect (with simulated_dose, issue 16): records are thinned in the treatment
+    months only, each unit-month at 1 - (1 - rate ratio) x its delivered share of the dose."""
+    from triplet.example.pings import example_dose
+
     tf = find_trial(assigned_registry, "hotspot-patrol")
     a = read_assignment(tf.assignment_path)
+    a["unit"] = a["unit"].astype(str)
     with_effect = build_panel(tf, a)
-    without = build_panel(tf, a.assign(arm="control"))  # nobody treated: nothing thinned
+    raw = load_trial_records(tf, None)  # no assignment: nothing injected
+    without = build_panel(tf, a, records=raw)
     key = ["unit", "month"]
     m = with_effect.merge(without[[*key, "count"]], on=key, suffixes=("", "_raw"))
-    on = m["d"] == 1
+    on = m["period"] == "treatment"
     assert (m.loc[~on, "count"] == m.loc[~on, "count_raw"]).all()
-    ratio = m.loc[on, "count"].sum() / m.loc[on, "count_raw"].sum()
-    rate_ratio = tf.trial.source("records").simulated_effect
-    assert abs(ratio - rate_ratio) < 0.05
+    src = tf.trial.source("records")
+    assert src.simulated_dose
+    dose = example_dose(tf.trial, a).set_index(key)["share"]
+    m["keep"] = (
+        1 - (1 - src.simulated_effect) * dose.reindex(pd.MultiIndex.from_frame(m[key])).to_numpy()
+    )
+    for arm in (True, False):
+        sub = m[on & (m["treated"] == arm)]
+        expected = (sub["keep"] * sub["count_raw"]).sum() / sub["count_raw"].sum()
+        assert abs(sub["count"].sum() / sub["count_raw"].sum() - expected) < 0.02
 
 
 def test_secondary_outcome_filters_crime_types(assigned_registry):

@@ -200,6 +200,7 @@ def test_plan_lists_the_registered_analyses_in_order(assigned_registry):
             True,
             "treatment",
         ),
+        (f"cace_2sls: {p0}", "cace_2sls", "exploratory", True, "treatment"),  # issue 16
         *[
             (f"twfe_did: {o.name}", "twfe_did", "exploratory", True, "treatment")
             for o in trial.outcomes.secondary

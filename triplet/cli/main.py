@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "triplet.cli.geography",
     "triplet.cli.testing",
     "triplet.cli.tracking",
+    "triplet.cli.delivery",
     "triplet.cli.reports",
     "triplet.cli.performance",
 )

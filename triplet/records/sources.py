@@ -19,7 +19,10 @@ centroid x/y, area, queen neighbours) and :func:`load_boundaries` its polygons
 When the source has ``simulated_effect`` (a rate ratio; synthetic sources only) and an
 ``assignment`` (``unit, arm``) and ``trial`` are given, records of the treated units in the
 trial's treatment months are thinned with :func:`triplet.example.inject_effect`, so the expected
-count there is multiplied by the rate ratio. The thinning seed is the trial's design seed.
+count there is multiplied by the rate ratio. The thinning seed is the trial's design seed. With
+``simulated_dose: true`` the rate ratio is that of the full registered dose and every unit-month
+(either arm) is thinned by the share of the dose its example pings delivered
+(:func:`triplet.example.pings.inject_dose_effect`; issue 16).
 """
 
 from __future__ import annotations
@@ -287,12 +290,43 @@ def _inject(
     for col in ("unit", "arm"):
         if col not in assignment.columns:
             raise InputError(Problem(file="assignment", field=col, message="column missing"))
+    if source.simulated_dose:
+        return _inject_dose(frame, source, trial, assignment, file)
     treated = assignment.loc[assignment["arm"] == "treatment", "unit"].astype("str").tolist()
     return inject_effect(
         frame,
         unit_column=unit_column,
         treated_units=treated,
         months=trial.periods.treatment.months,
+        rate_ratio=float(source.simulated_effect),
+        seed=trial.design.seed,
+    )
+
+
+def _inject_dose(frame: pd.DataFrame, source, trial, assignment: pd.DataFrame, file: str):
+    """simulated_dose: the effect follows the dose delivered by the example pings (issue 16)."""
+    from triplet.example.pings import example_dose, inject_dose_effect
+
+    pings = [
+        s
+        for s in (trial.delivery.sources if trial.delivery is not None else [])
+        if s.uri.startswith("example://borough/pings")
+    ]
+    if not pings:
+        raise _problem(
+            source,
+            trial,
+            file,
+            "simulated_dose needs a delivery source example://borough/pings?seed=N",
+            "simulated_dose",
+        )
+    query = parse_qs(urlparse(pings[0].uri).query)
+    seed = int(query.get("seed", [str(DEFAULT_SEED)])[-1])
+    a = assignment.assign(unit=assignment["unit"].astype("str"))
+    return inject_dose_effect(
+        frame,
+        unit_column=trial.units.id_column,
+        dose=example_dose(trial, a, seed),
         rate_ratio=float(source.simulated_effect),
         seed=trial.design.seed,
     )

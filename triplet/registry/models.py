@@ -33,6 +33,8 @@ __all__ = [
     "DataProtection",
     "DataSource",
     "DecisionRule",
+    "Delivery",
+    "DeliverySource",
     "Design",
     "DesignMethod",
     "Deviation",
@@ -48,19 +50,23 @@ __all__ = [
     "Outcome",
     "Outcomes",
     "Owner",
+    "PatrolAreas",
     "Period",
     "Periods",
+    "Pipeline",
     "PlaceDay",
     "Power",
     "Prior",
     "Priors",
     "Registry",
     "RegistryEntry",
+    "Reporting",
     "Shift",
     "Status",
     "Trial",
     "UnitKind",
     "Units",
+    "VisitRules",
 ]
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -152,6 +158,7 @@ class Estimator(StrEnum):
     displacement = "displacement"  # WDQ (Bowers & Johnson 2003) and buffer DiD
     bayesian_count = "bayesian_count"  # hierarchical negative-binomial (PyMC, nutpie)
     bayesian_harm = "bayesian_harm"  # hurdle model for harm (PyMC, nutpie)
+    cace_2sls = "cace_2sls"  # complier average causal effect of the delivered dose (2SLS)
     place_day = "place_day"  # place + day fixed effects on a place-day (crossover) trial
 
 
@@ -188,6 +195,12 @@ class Intervention(_Model):
     )
     dosage: Dosage | None = Field(
         default=None, description="How much intervention each treated unit gets."
+    )
+    comparison: str | None = Field(
+        default=None,
+        min_length=1,
+        description="What the comparison (control) condition gets (CrimPORT: business as "
+        "usual, in words).",
     )
 
 
@@ -665,11 +678,19 @@ class DataSource(_Model):
         gt=0,
         description="Synthetic sources only: rate ratio injected into treated unit-months.",
     )
+    simulated_dose: bool = Field(
+        default=False,
+        description="Synthetic sources only: simulated_effect is the rate ratio at the full "
+        "registered dose, and each unit-month (either arm) gets simulated_effect ** (its share "
+        "of the dose delivered, from the example pings of the delivery section).",
+    )
 
     @model_validator(mode="after")
     def _simulated_only_for_examples(self) -> DataSource:
         if self.simulated_effect is not None and not self.uri.startswith("example://"):
             raise ValueError("simulated_effect is only allowed on example:// (synthetic) sources")
+        if self.simulated_dose and not self.uri.startswith("example://"):
+            raise ValueError("simulated_dose is only allowed on example:// (synthetic) sources")
         return self
 
 
@@ -696,6 +717,135 @@ class Deviation(_Model):
     reason: str = Field(description="Why the registration changed.", min_length=1)
     approved_by: str | None = Field(
         default=None, description="Who approved the change (e.g. the partnership board)."
+    )
+
+
+class DeliverySource(_Model):
+    """A delivery data set: GPS pings (radios, vehicles) or a patrol/visit log (docs/delivery.md)."""
+
+    name: str = Field(min_length=1, description="What the data set is.")
+    kind: Literal["pings", "visit_log"] = Field(
+        description="pings (device, time, position) or visit_log (unit, start, end, officer)."
+    )
+    uri: str = Field(
+        min_length=1,
+        description="Path relative to the folder of registry.yaml (CSV or Parquet), or "
+        "example://borough/pings?seed=N (synthetic pings of the example borough).",
+    )
+    mapping: str | None = Field(
+        default=None,
+        description="Column-mapping YAML (relative path); required for files (docs/delivery.md).",
+    )
+    provider: str | None = Field(default=None, description="Agency that supplies the data.")
+
+
+class PatrolAreas(_Model):
+    """Each unit's patrol area: where a stay counts as a visit to the unit."""
+
+    kind: Literal["circles", "polygons", "grid", "lsoa"] = Field(
+        description="circles (a point and a radius per unit), polygons (a boundary file of hot "
+        "spots), grid (units are British National Grid cell ids) or lsoa (LSOA boundaries)."
+    )
+    uri: str | None = Field(
+        default=None,
+        min_length=1,
+        description="circles: a table (CSV/Parquet: unit, x, y[, radius_m]) or "
+        "example://borough/hotspots?seed=N; polygons, lsoa: a boundary file (GeoJSON, "
+        "GeoPackage, Shapefile); grid: not used.",
+    )
+    id_column: str = Field(default="unit", min_length=1, description="Column of the unit id.")
+    crs: str = Field(
+        default="EPSG:27700",
+        min_length=1,
+        description="CRS of the circles' x/y (EPSG:27700 British National Grid, EPSG:4326 "
+        "longitude/latitude); boundary files carry their own.",
+    )
+    radius_m: float | None = Field(
+        default=None, gt=0, description="circles: radius in metres when the table has none."
+    )
+    grid_size_m: float | None = Field(default=None, gt=0, description="grid: cell size, metres.")
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> PatrolAreas:
+        if self.kind == "grid" and self.grid_size_m is None:
+            raise ValueError("patrol areas of kind grid need grid_size_m")
+        if self.kind != "grid" and self.uri is None:
+            raise ValueError(f"patrol areas of kind {self.kind} need a uri")
+        return self
+
+
+class VisitRules(_Model):
+    """How pings become visits (docs/delivery.md); registered so they cannot be tuned later."""
+
+    min_minutes: float = Field(
+        default=5, gt=0, description="A stay counts as a visit from this many minutes on."
+    )
+    join_gap_minutes: float = Field(
+        default=3,
+        gt=0,
+        description="Stays of one device in one area less than this many minutes apart are "
+        "joined into one visit; a longer gap (also between pings) ends the visit. Must exceed "
+        "the ping interval.",
+    )
+    max_speed_kmh: float = Field(
+        default=120, gt=0, description="Pings implying a faster move are skipped as impossible."
+    )
+    timezone: str = Field(
+        default="Europe/London",
+        description="IANA time zone whose calendar days are the unit-days (Europe/London: "
+        "GMT in winter, BST in summer).",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {v!r} (use an IANA name, e.g. Europe/London)"
+            ) from None
+        return v
+
+
+class Delivery(_Model):
+    """How delivery is measured and managed (CrimPORT: measuring and managing treatments)."""
+
+    sources: list[DeliverySource] = Field(
+        min_length=1, description="Delivery data sets (GPS pings, patrol logs)."
+    )
+    patrol_areas: PatrolAreas = Field(description="Each unit's patrol area.")
+    visit_rules: VisitRules = Field(
+        default_factory=VisitRules, description="How pings become visits."
+    )
+    measurement: str | None = Field(
+        default=None, min_length=1, description="How delivery is measured, in words."
+    )
+    management: str | None = Field(
+        default=None,
+        min_length=1,
+        description="How delivery is managed during the field period (who sees the delivery "
+        "report, how often, what they do when the dose falls short).",
+    )
+
+
+class Pipeline(_Model):
+    """CrimPORT: the expected flow of units or cases into the trial."""
+
+    description: str = Field(min_length=1, description="How units or cases enter, in words.")
+    expected_units: int | None = Field(
+        default=None, gt=0, description="Units (or cases) expected to enter in all."
+    )
+
+
+class Reporting(_Model):
+    """CrimPORT: when the result is due and how it will be disseminated."""
+
+    due: dt.date = Field(description="Date the final report is due (YYYY-MM-DD).")
+    dissemination: str = Field(
+        min_length=1, description="Who receives the result and how it is published."
     )
 
 
@@ -734,6 +884,17 @@ class Trial(_Model):
     )
     data_protection: DataProtection = Field(
         description="Data-protection note (lawful basis, pseudonymisation, retention)."
+    )
+    delivery: Delivery | None = Field(
+        default=None,
+        description="Delivery data, patrol areas and visit rules (`triplet delivery`); the "
+        "planned dose is intervention.dosage.",
+    )
+    pipeline: Pipeline | None = Field(
+        default=None, description="Expected flow of units or cases (CrimPORT)."
+    )
+    reporting: Reporting | None = Field(
+        default=None, description="Due date and dissemination plan (CrimPORT)."
     )
     deviations: list[Deviation] = Field(
         description="Changes after the lock (date, field, reason); CONSORT item 6b.",

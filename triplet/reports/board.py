@@ -359,7 +359,29 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         "n_control": _get(r, "n_units.control"),
         "n_analysed": _get(r, "n_units.analysed"),
         "threshold": threshold,
+        **_delivery_fields(e),
     }
+
+
+def _delivery_fields(e: BoardTrial) -> dict[str, Any]:
+    """Delivered share of the registered dose (issue 16): results.json's ``delivery`` section,
+    else ``results/delivery.json``; below half, the trial says it tests the delivery."""
+    from triplet.tracking.delivery.report import DOSE_SHORTFALL, SHORTFALL_TEXT
+
+    share = _get(e.results, "delivery.delivered_share")
+    path = Path(e.dir) / "results" / "delivery.json" if e.dir is not None else None
+    if share is None and path is not None and path.exists():
+        from triplet.io import read_json
+
+        d = read_json(path)
+        share = d.get("delivered_share") if isinstance(d, dict) else None
+    if not isinstance(share, int | float) or isinstance(share, bool):
+        return {"delivered_share": None, "delivery_words": None, "dose_shortfall": False}
+    short = share < DOSE_SHORTFALL
+    words = f"{100 * share:.0f}% of the registered dose delivered"
+    if short:
+        words += f": {SHORTFALL_TEXT}"
+    return {"delivered_share": float(share), "delivery_words": words, "dose_shortfall": short}
 
 
 def _span(trial_id: str, field_: str, value: Any, text: str, *, exact: bool = True) -> str:

@@ -38,6 +38,7 @@ __all__ = [
     "build_effect_report",
     "caveats",
     "context_for",
+    "delivery_section",
     "deviations_table",
     "displacement_table",
     "event_study_image",
@@ -768,6 +769,122 @@ def multiplicity_table(ctx: ReportContext) -> pd.DataFrame | None:
     cols = ["outcome", "estimate", "p_value", "p_holm", "p_randomisation", "p_romano_wolf"]
     table = pd.DataFrame(m.get("outcomes") or []).reindex(columns=cols)
     return table.astype({c: float for c in cols[1:]})  # null -> NaN, shown as "-"
+
+
+# --------------------------------------------------------------------------- issue 16 section
+
+
+def delivery_section(
+    ctx: ReportContext,
+) -> tuple[str, pd.DataFrame | None, pd.DataFrame | None, list[Path]]:
+    """Planned vs delivered dose in both arms, and the ITT beside the CACE (issue 16).
+
+    Returns (text, delivery table, ITT-vs-CACE table, figure paths). Reads the ``delivery``
+    section of results.json, else ``results/delivery.json`` (``triplet delivery``).
+    """
+    from triplet.tracking.delivery.report import SHORTFALL_TEXT
+
+    res = ctx.results or {}
+    d = res.get("delivery") or {}
+    djson = ctx.results_dir / "delivery.json"
+    field_run = _read_json(djson) if djson.exists() else None
+    src = {**(field_run or {}), **{k: v for k, v in d.items() if v is not None}}
+    dosage = ctx.trial.intervention.dosage
+    if ctx.trial.delivery is None and not src:
+        return (
+            "_The registration names no delivery data (no `delivery` section): the dose "
+            'was not measured, so a null result cannot tell "it does not work" from '
+            '"it was not done"._',
+            None,
+            None,
+            [],
+        )
+    if src.get("delivered_share") is None:
+        return (
+            "_Delivery not measured yet: run `triplet delivery` (and `triplet track`)._",
+            None,
+            None,
+            [],
+        )
+    share = float(src["delivered_share"])
+    planned = src.get("planned_minutes_per_day")
+    rows = [
+        ("registered dose", dosage.description if dosage is not None else ""),
+        ("planned minutes per treated unit-day", _display(planned)),
+        ("delivered minutes per treated unit-day", _display(src.get("treated_minutes_per_day"))),
+        ("delivered share of the registered dose", _share(share)),
+        ("treated unit-days meeting the dose", _share(src.get("met_share"))),
+        (
+            "minutes per control unit-day (patrols drifting into controls)",
+            _display(src.get("control_minutes_per_day")),
+        ),
+    ]
+    if field_run is not None:
+        rows.append(("days with no delivery data", _display(field_run.get("n_gap_days"))))
+        rows.append(
+            ("period measured", f"{field_run.get('first_day')} to {field_run.get('last_day')}")
+        )
+    table = pd.DataFrame(rows, columns=["item", "value"])
+    text = f"**{_share(share)} of the registered dose was delivered** to treated units."
+    if share < 0.5:
+        text += f" **The trial was {SHORTFALL_TEXT}.**"
+    cace = next(
+        (
+            a
+            for a in res.get("analyses") or []
+            if a.get("estimator") == "cace_2sls" and a.get("estimate") is not None
+        ),
+        None,
+    )
+    itt_cace = None
+    if cace is not None:
+
+        def ci(lo, hi):
+            return "" if lo is None or hi is None else f"{_display(lo)} to {_display(hi)}"
+
+        itt_cace = pd.DataFrame(
+            [
+                (
+                    "ITT: assigned to treatment",
+                    _display(cace.get("itt")),
+                    ci(cace.get("itt_ci_low"), cace.get("itt_ci_high")),
+                    format_percent(cace.get("itt_percent")),
+                ),
+                (
+                    "CACE: full registered dose delivered (2SLS)",
+                    _display(cace.get("estimate")),
+                    ci(cace.get("ci_low"), cace.get("ci_high")),
+                    format_percent(cace.get("percent_change")),
+                ),
+            ],
+            columns=["effect", "per unit-month", "interval", "% of the treated counterfactual"],
+        )
+        text += (
+            f" Assignment moved the delivered dose by "
+            f"{_share(cace.get('first_stage'))} of the registered "
+            f"dose (first-stage F = {_display(cace.get('first_stage_f'))})."
+        )
+        if cace.get("weak_instrument"):
+            text += " **Weak instrument (F < 10): the CACE is unreliable and is not interpreted.**"
+        text += (
+            " The CACE is the effect of the full dose for units whose dose follows "
+            "assignment; it assumes assignment acts only through the measured dose "
+            "(docs/delivery.md). The registered result remains the ITT."
+        )
+    figs: list[Path] = []
+    for rel in ("delivery/figures/heatmap.png", "delivery/figures/minutes.png"):
+        p = ctx.results_dir / rel
+        if p.exists():
+            figs.append(p)
+    for name in ("cace", "dose_response", "koper"):
+        p = result_figure(ctx, name)
+        if p is not None:
+            figs.append(p)
+    return text, table, itt_cace, figs
+
+
+def _share(v: float | None) -> str:
+    return "-" if missing(v) else f"{100 * float(v):.0f}%"
 
 
 # --------------------------------------------------------------------------- issue 11 map

@@ -117,15 +117,22 @@ def read_results(path: str | Path) -> dict[str, Any]:
     return data
 
 
+#: Entries of ``results/`` that a track run leaves alone (written by ``triplet delivery``).
+_KEPT = ("previous", "delivery.json", "delivery")
+
+
 def archive_results(results_dir: str | Path, *, suffix: str = "") -> Path | None:
     """Move everything in ``results_dir`` except ``previous/`` to ``previous/<UTC time>/``.
+
+    The delivery files (``delivery.json``, ``delivery/``; ``triplet delivery``) stay: they have
+    their own runs and archive.
 
     Returns the archive folder, or None when there was nothing to move.
     """
     results_dir = Path(results_dir)
     if not results_dir.exists():
         return None
-    items = [p for p in results_dir.iterdir() if p.name != "previous"]
+    items = [p for p in results_dir.iterdir() if p.name not in _KEPT]
     if not items:
         return None
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ") + suffix

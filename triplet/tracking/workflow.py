@@ -229,6 +229,8 @@ class AnalysisInput:
     block: str | None
     alpha: float
     randomisation: Callable[[pd.DataFrame, str], tuple[Any, float, str]] = field(repr=False)
+    #: the delivered dose per unit-month (issue 16), when the trial registers delivery data
+    dose: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
 
     @property
     def columns(self) -> dict[str, Any]:
@@ -319,6 +321,16 @@ def _randomisation_inference(x: AnalysisInput) -> Estimated:
     return Estimated(rec, r)
 
 
+def _cace_2sls(x: AnalysisInput) -> Estimated:
+    from triplet.tracking.delivery.cace import cace_2sls
+    from triplet.tracking.delivery.track import with_dose
+
+    if x.dose is None:
+        raise InputError("cace_2sls needs the delivered dose: register a delivery section")
+    r = cace_2sls(with_dose(x.panel, x.dose()), outcome=x.measure, alpha=x.alpha)
+    return Estimated(r.to_dict(), r)
+
+
 def _place_day(x: AnalysisInput) -> Estimated:
     """Place-day (crossover) trial: place + day fixed effects, RI re-drawing the schedule."""
     ri, _, procedure = x.randomisation(x.panel, x.measure)
@@ -389,6 +401,13 @@ ANALYSES: dict[Estimator, AnalysisKind] = {
         "DiD of unit means of {unit} over the {months}; "
         "Fisher sharp null of a constant additive effect",
         figure="randomisation",
+    ),
+    Estimator.cace_2sls: AnalysisKind(
+        _cace_2sls,
+        "CACE: change in {unit} per unit-month of delivering the full registered dose, "
+        "assignment instrumenting the delivered dose (2SLS, unit and month effects), "
+        "over the {months}",
+        figure="cace",
     ),
     Estimator.place_day: AnalysisKind(
         _place_day,
@@ -830,8 +849,18 @@ def _start(tf, assignment: pd.DataFrame, n_draws: int, stage: Path, notes: list[
         else _draws_factory(
             tf, assignment, n_draws, seed=stream_seed(trial.design.seed, "randomisation_inference")
         ),
+        dose=_dose_source(tf, assignment),
     )
     return _Track(tf, assignment, records, panels, base, stage, notes)
+
+
+def _dose_source(tf, assignment: pd.DataFrame):
+    """The delivered dose per unit-month, read once when first needed (issue 16)."""
+    if tf.trial.delivery is None:
+        return None
+    from triplet.tracking.delivery.track import DoseSource
+
+    return DoseSource(tf, assignment)
 
 
 def _supplements(track: _Track, prog, *, bayes: bool) -> tuple[dict | None, dict | None]:
@@ -880,6 +909,19 @@ def _supplements(track: _Track, prog, *, bayes: bool) -> tuple[dict | None, dict
             if fig is not None:
                 track.figure("displacement", fig)
     prog.done()
+
+    if b.dose is not None:  # issue 16: delivered share, dose-response, Koper curve
+        from triplet.tracking.delivery.track import delivery_extras
+
+        track.extras["delivery"] = delivery_extras(
+            b.panel,
+            track.records.records,
+            b.dose,
+            measure=b.measure,
+            cace=None,
+            unit_column=tf.trial.units.id_column,
+            figure=track.figure,
+        )
 
     bayesian = None
     if any(e in BAYESIAN for e in [plan.primary, *plan.secondary]):
