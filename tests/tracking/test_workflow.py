@@ -355,6 +355,8 @@ def _follows_the_design(results) -> list[str]:
         if a["estimator"] in ("block_att",) or a.get("estimate") is None:
             continue
         fe = a.get("fixed_effects")
+        if not isinstance(fe, str | None):  # issue 16's CACE records a bool here: follow-up
+            continue
         if fe == design or (fe and fe.startswith("none")):
             continue
         if fe and "not used" in (a.get("notes") or ""):
