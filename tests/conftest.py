@@ -46,3 +46,40 @@ def _single_threaded_blas():
         return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+def browser_required() -> bool:
+    """True under CI (env CI, or the marker file .ci/require-browser): the browser tests must
+    run there, so a missing Chromium fails them instead of skipping them."""
+    return bool(os.environ.get("CI")) or (REPO / ".ci" / "require-browser").exists()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """The headless Chromium executable; skips locally, fails under CI when it is missing."""
+    from triplet.reports.chromium import find_chromium
+
+    exe = find_chromium()
+    if exe is None:
+        message = "headless Chromium not found (apt-get install -y chromium; .ci/run does it)"
+        if browser_required():
+            pytest.fail(message + " - required under CI")
+        pytest.skip(message)
+    return exe
+
+
+# The fuzz suite's case count (tests/fuzz): here, in the root conftest, because only it is
+# loaded by the pytest-xdist controller that writes the summary.
+def pytest_terminal_summary(terminalreporter):
+    total, tests = 0, 0
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get(
+        "failed", []
+    ):
+        if report.when != "call":
+            continue
+        for name, value in getattr(report, "user_properties", []):
+            if name == "fuzz_cases":
+                total += int(value)
+                tests += 1
+    if tests:
+        terminalreporter.write_sep("-", f"fuzz: {total} generated cases in {tests} fuzz tests")

@@ -18,6 +18,7 @@ from triplet.cli.main import main
 from triplet.errors import InputError
 from triplet.registry import load_trial
 from triplet.registry.loading import check_registry
+from triplet.registry.yamlio import yaml_line
 
 REPO = Path(__file__).resolve().parents[2]
 HOTSPOT = (REPO / "trials/hotspot-patrol/trial.yaml").read_text()
@@ -80,7 +81,9 @@ def assert_only_input_error(path: Path) -> None:
         tf = load_trial(path)
     except InputError as exc:
         assert exc.problems, "an InputError must carry at least one problem"
-        n_lines = max(1, path.read_bytes().count(b"\n") + 1) if path.exists() else 1
+        # lines as the YAML reader counts them (CR LF, a lone CR, LF, NEL, LS, PS each end one)
+        text = path.read_bytes().decode("utf-8", errors="replace") if path.exists() else ""
+        n_lines = yaml_line(text)
         for p in exc.problems:
             assert p.message
             assert p.line is None or 1 <= p.line <= n_lines

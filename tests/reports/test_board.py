@@ -103,6 +103,7 @@ def entries(make_trial, results_dict):
 def test_every_number_on_the_page_equals_results_json(entries):
     board = render_board(entries, registry_name="Example CSP")
     by_id = {e.trial.id: e.results for e in entries}
+    persons = {e.trial.id: e.trial.units.kind.value == "person" for e in entries}
     nums = _numbers(board.html).found
     assert len(nums) >= 3 * 4  # effect, interval, counts for the analysed trials
     checked = set()
@@ -119,7 +120,8 @@ def test_every_number_on_the_page_equals_results_json(entries):
         elif field in ("primary.estimate", "primary.ci_low", "primary.ci_high"):
             assert text == f"{expected:+.3g}"  # the absolute effect beside the per cent
         elif field.startswith("n_units."):
-            assert text == (f"{expected:,}" if expected >= 10 else "<10")
+            small = persons[trial] and 0 < expected < 10  # only counts of people suppressed
+            assert text == ("<10" if small else f"{expected:,}")
         else:
             pytest.fail(f"unexpected field {field}")
         checked.add((trial, field))
@@ -178,11 +180,17 @@ def test_body_of_evidence_is_per_intervention_type(entries):
     assert "one trial is not enough" in row.group(1)
 
 
-def test_small_counts_suppressed_and_not_leaked(entries):
+def test_small_counts_of_places_are_shown_as_they_are(entries):
+    # issue 10, defect 13: suppression protects people; 6 cameras' places reveal no one
+    assert {e.trial.id: e.trial.units.kind.value for e in entries}["cctv-matched"] == "place"
     html = render_board(entries, registry_name="X").html
     nums = {(t, f): (v, txt) for t, f, v, txt in _numbers(html).found}
-    assert nums[("cctv-matched", "n_units.treatment")] == (None, "<10")
-    assert nums[("cctv-matched", "n_units.control")] == (None, "<10")
+    small = [
+        (k, txt) for k, (_v, txt) in nums.items() if k[1].startswith("n_units.") and "<" in txt
+    ]
+    assert small == []
+    treated = nums[("cctv-matched", "n_units.treatment")]
+    assert treated[1] == treated[0] and int(treated[0]) < 10
     assert nums[("burglary-pop", "n_units.treatment")] == ("12", "12")
     cfg = BoardConfig(threshold=20)
     nums = {
@@ -191,8 +199,11 @@ def test_small_counts_suppressed_and_not_leaked(entries):
             render_board(entries, registry_name="X", config=cfg).html
         ).found
     }
-    assert nums[("burglary-pop", "n_units.treatment")] == "<20"
+    assert nums[("burglary-pop", "n_units.treatment")] == "12"
     assert nums[("hotspot-patrol", "n_units.treatment")] == "40"
+    cctv = next(t for t in render_board(entries, registry_name="X").to_dict()["trials"]
+                if t["id"] == "cctv-matched")  # fmt: skip
+    assert cctv["n_treatment"] == treated[0]
 
 
 def test_identifiers_in_unshown_results_never_reach_the_page(entries, make_trial, results_dict):
@@ -267,8 +278,6 @@ def test_board_config_file(tmp_path):
 def test_to_dict_is_json_ready(entries):
     d = render_board(entries, registry_name="X").to_dict()
     json.dumps(d, allow_nan=False)
-    cctv = next(t for t in d["trials"] if t["id"] == "cctv-matched")
-    assert cctv["n_treatment"] == "<10" and cctv["n_control"] == "<10"
     assert d["trials"][0]["id"] == "hotspot-patrol"
 
 
@@ -312,7 +321,8 @@ def test_build_board_never_overwrites_and_reads_board_yaml(registry_path, tmp_pa
     page = out.read_text()
     assert "Safer Fixture" in page
     nums = {(t, f): txt for t, f, _v, txt in _numbers(page).found}
-    assert nums[("hotspot-patrol", "n_units.treatment")] == "<50"
+    assert nums[("offender-focus", "n_units.treatment")] == "<50"  # people: suppressed
+    assert nums[("hotspot-patrol", "n_units.treatment")] == "40"  # places: shown
     assert len(list((tmp_path / "previous").glob("*/board.html"))) == 1
     build_board(registry_path, tmp_path / "b2.html", threshold=5)
     nums = {(t, f): txt for t, f, _v, txt in _numbers((tmp_path / "b2.html").read_text()).found}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
+import sys
 from pathlib import Path
-
-import pytest
 
 from triplet.cli.main import main
 
@@ -53,19 +52,20 @@ def test_unknown_trial_is_a_clean_error(registry_path, capsys):
     assert "no-such-trial" in err and "Traceback" not in err
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
-def test_board_pdf(registry_path, tmp_path):
+def test_board_pdf(registry_path, tmp_path, chromium):
     out = tmp_path / "board.html"
     assert main(["board", "-r", str(registry_path), "-o", str(out), "--pdf"]) == 0
     assert out.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
-def test_screenshot_script_shows_forest_plot_and_table(registry_path, tmp_path):
+def test_screenshot_script_shows_forest_plot_and_table(registry_path, tmp_path, chromium):
     import matplotlib.image as mpimg
     import numpy as np
 
     png = tmp_path / "board.png"
+    # the script builds the page with this interpreter (`python -m triplet`), not whichever
+    # `triplet` is on PATH (there may be none)
+    env = {**os.environ, "TRIPLET_PYTHON": sys.executable, "PATH": os.path.dirname(chromium)}
     proc = subprocess.run(
         [
             str(REPO / "scripts" / "screenshot-board"),
@@ -81,6 +81,7 @@ def test_screenshot_script_shows_forest_plot_and_table(registry_path, tmp_path):
         capture_output=True,
         text=True,
         timeout=180,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     img = mpimg.imread(png)[..., :3]
@@ -110,6 +111,7 @@ def test_screenshot_script_shows_forest_plot_and_table(registry_path, tmp_path):
         capture_output=True,
         text=True,
         timeout=180,
+        env=env,
     )
     assert again.returncode == 1 and "refusing" in again.stderr
 

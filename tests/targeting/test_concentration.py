@@ -106,3 +106,35 @@ def test_gini_in_unit_interval_and_order_invariant(values):
         top = np.sort(values)[::-1]
         assert top[:k].sum() >= 0.5 * sum(values) - 1e-9
         assert k == 1 or top[: k - 1].sum() < 0.5 * sum(values)
+
+
+def _gini_sentence(rep) -> str:
+    return next(s for s in rep.statements() if s.startswith("Harm is"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(0, 1), st.floats(0, 1))
+def test_concentration_sentence_follows_the_numbers_shown(g_harm, g_count):
+    # issue 10, defect 11: "more concentrated ... (Gini 0.86 for harm, 0.86 for count)" lied
+    import dataclasses
+    import re
+
+    rec = pd.DataFrame({"lsoa_code": ["A", "A", "B"], "crime_type": ["Robbery"] * 3})
+    base = concentration(rank_units(rec, unit="lsoa"))
+    rep = dataclasses.replace(base, gini_harm=g_harm, gini_count=g_count)
+    s = _gini_sentence(rep)
+    shown = re.search(r"Gini (\d\.\d\d) for harm, (\d\.\d\d) for count", s)
+    h, c = float(shown.group(1)), float(shown.group(2))
+    word = "as concentrated as" if h == c else ("more" if h > c else "less")
+    assert word in s
+
+
+def test_concentration_sentence_equal_at_two_decimals():
+    import dataclasses
+
+    rec = pd.DataFrame({"lsoa_code": ["A", "A", "B"], "crime_type": ["Robbery"] * 3})
+    base = concentration(rank_units(rec, unit="lsoa"))
+    rep = dataclasses.replace(base, gini_harm=0.8621, gini_count=0.8584)
+    assert _gini_sentence(rep).startswith("Harm is as concentrated as count")
+    rep = dataclasses.replace(base, gini_harm=0.41, gini_count=0.62)
+    assert _gini_sentence(rep).startswith("Harm is less concentrated than count")

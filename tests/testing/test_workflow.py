@@ -190,3 +190,50 @@ def test_matched_control_trial_is_diagnosed_within_matched_sets(registry_copy):
             find_trial(registry_copy, "neighbourhood-pop").trial.design,
             5,
         )
+
+
+# --- issue 10, defect 6: concurrent `triplet assign` of one trial ---------------------------
+
+
+def test_assign_refuses_while_another_assign_holds_the_trial(registry_copy):
+    import fcntl
+
+    folder = _dir(registry_copy)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running `triplet assign` does
+        with pytest.raises(StateError, match="being assigned by another"):
+            assign_trial(registry_copy, TRIAL, power_sims=0)
+    finally:
+        os.close(fd)
+    assert _visible(folder) == {"trial.yaml"}  # nothing was written
+    assert find_trial(registry_copy, TRIAL).trial.status is Status.registered
+    assign_trial(registry_copy, TRIAL, power_sims=0)  # once released, it assigns
+
+
+def test_concurrent_assigns_exactly_one_wins(registry_copy):
+    folder = _dir(registry_copy)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "triplet", "assign", TRIAL, "--registry", str(registry_copy),
+           "--power-sims", "0"]  # fmt: skip
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    codes = [c for c, _, _ in results]
+    assert codes.count(0) == 1, results
+    for code, out, err in results:
+        if code != 0:
+            assert code == 1 and "Traceback" not in err
+            assert "being assigned by another" in err or "already assigned" in err, err
+        else:
+            assert "resumed" not in out
+    tf = find_trial(registry_copy, TRIAL)
+    assert tf.trial.status is Status.assigned
+    data = (folder / "assignment.csv").read_bytes()
+    assert read_lock(tf)["assignment_sha256"] == hashlib.sha256(data).hexdigest()
+    assert _visible(folder) == {"trial.yaml", "assignment.csv", "lock.json"}

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 
 import typer
 from rich.console import Console
@@ -78,16 +80,49 @@ def report_error(exc: TripletError) -> int:
     return exc.exit_code
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return (and exit with) its exit code."""
+def honour_sigint() -> object | None:
+    """Make Ctrl-C raise KeyboardInterrupt even if SIGINT was ignored when the process started
+    (a shell starts background jobs with SIGINT ignored; Python then never sees it and the
+    command ran on to exit 0). Returns the previous handler (None if it could not be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
     try:
-        app(args=argv, standalone_mode=False)
+        return signal.signal(signal.SIGINT, signal.default_int_handler)
+    except (ValueError, OSError):  # pragma: no cover - no signals here
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return (and exit with) its exit code.
+
+    Ctrl-C (SIGINT) at any point prints "interrupted" and exits 130; files are written
+    atomically, so an interrupted command leaves no partial output (issue 10, defect 2).
+    """
+    previous = honour_sigint()
+    try:
+        code = _run(argv)
+    except KeyboardInterrupt:  # between the command and its error report
+        err.print("interrupted")
+        code = 130
+    finally:
+        if previous is not None and argv is not None:  # called in-process: restore
+            signal.signal(signal.SIGINT, previous)
+    if argv is None:
+        if previous is not None:  # the outcome is decided: a late Ctrl-C must not change it
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sys.exit(code)
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
+    try:
+        rv = app(args=argv, standalone_mode=False)
     except TripletError as exc:
         code = report_error(exc)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", None) or getattr(exc, "code", 0) or 0
-    except typer.Abort:
-        err.print("aborted")
+    except typer.Abort as exc:  # click turns Ctrl-C (and EOF at a prompt) into Abort
+        err.print("interrupted" if isinstance(exc.__cause__, KeyboardInterrupt) else "aborted")
         code = 130
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -109,9 +144,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             code = 70
     else:
-        code = 0
-    if argv is None:
-        sys.exit(code)
+        # typer catches KeyboardInterrupt inside a command and, outside standalone mode,
+        # *returns* Exit(130)'s code (and any other typer.Exit's) instead of raising it
+        code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+        if code == 130:
+            err.print("interrupted")
     return code
 
 

@@ -109,6 +109,7 @@ def did_command(
     from triplet.tracking import did
 
     frame = _read_table(file)
+    lines = _csv_record_lines(file, len(frame))
     try:
         r = did(
             frame,
@@ -121,9 +122,17 @@ def did_command(
             block=block,
             alpha=alpha,
         )
-    except InputError as exc:  # name the user's file, not "panel"
+    except InputError as exc:  # name the user's file and line, not the panel's row
         raise InputError(
-            [Problem(str(file), p.message, line=p.line, field=p.field) for p in exc.problems]
+            [
+                Problem(
+                    str(file),
+                    p.message,
+                    line=(lines[p.line - 1] if lines and p.line and p.file == "panel" else None),
+                    field=p.field,
+                )
+                for p in exc.problems
+            ]
         ) from None
     if as_json:
         typer.echo(json.dumps(jsonable(r.to_dict()), indent=2))
@@ -147,6 +156,29 @@ def did_command(
         t.add_row(k, _fmt(r.to_dict()[k]))
     out.print(t)
     out.print(r.to_dict()["notes"])
+
+
+def _csv_record_lines(file: Path, n_rows: int) -> list[int] | None:
+    """The line (1-based, as a text editor counts them) where each data row of a CSV starts,
+    or None when it cannot be matched row for row with what pandas read (e.g. Parquet)."""
+    import csv
+
+    if file.suffix.lower() == ".parquet":
+        return None
+    try:
+        with file.open(encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            if next(reader, None) is None:
+                return None
+            lines: list[int] = []
+            start = reader.line_num + 1
+            for record in reader:
+                if record:  # pandas skips blank lines
+                    lines.append(start)
+                start = reader.line_num + 1
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return lines if len(lines) == n_rows else None
 
 
 def _read_table(file: Path) -> pd.DataFrame:

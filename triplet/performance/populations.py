@@ -170,6 +170,9 @@ def _trial_members(name, pop, residents, registry, file, where) -> Members:
                 field=f"{where}.trial",
             )
         )
+    from triplet.registry.lock import verify_artefacts
+
+    verify_artefacts(tf)  # issue 10, defect 1
     a = read_assignment(tf.assignment_path)
     arm = pop.arm or "treatment"
     units = tuple(sorted(a.loc[a["arm"] == arm, "unit"].astype("str")))

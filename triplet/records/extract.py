@@ -143,23 +143,43 @@ def _line_of(node: Any, loc: tuple) -> int | None:
 
 def load_mapping(path: str | Path) -> ExtractMapping:
     """Read and validate a mapping YAML; every problem is reported as ``file:line: field``."""
+    from triplet.registry.yamlio import yaml_line
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read mapping: {exc.strerror}", file=path) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = yaml_line(raw[: exc.start].decode("utf-8", errors="replace"))
+        raise InputError(
+            Problem(file=str(path), line=line, message="not UTF-8 text (binary file?)")
+        ) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        position = getattr(exc, "position", None)  # ReaderError: a character YAML refuses
+        line = (
+            mark.line + 1
+            if mark
+            else (yaml_line(text[:position]) if isinstance(position, int) else None)
+        )
+        what = str(getattr(exc, "problem", None) or exc).strip().splitlines()
         raise InputError(
             Problem(
                 file=str(path),
-                line=mark.line + 1 if mark else None,
-                message=f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                line=line,
+                message=f"not valid YAML: {what[0] if what else type(exc).__name__}",
             )
-        ) from exc
+        ) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # e.g. 2023-02-30
+        raise InputError(
+            Problem(file=str(path), line=None, field=None, message=f"not valid YAML: {exc}")
+        ) from None
     if not isinstance(data, dict):
         raise InputError(Problem(file=str(path), line=1, message="mapping must be a YAML mapping"))
     try:

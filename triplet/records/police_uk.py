@@ -27,8 +27,10 @@ out-of-range coordinates, an exact repeat of an earlier row) are skipped and lis
 silently. With ``strict=True`` they raise :class:`~triplet.errors.InputError` instead. Line
 numbers assume no quoted line breaks inside fields (police.uk files have none).
 
-Validation is vectorised and columnar (Polars expressions over the whole file; see
-docs/records.md "Engine" for the measurements behind the choice).
+Validation is vectorised and columnar: a well-formed UTF-8 street file is checked in Arrow
+compute and kept in Arrow (the fast path); other files, and the few rows that fail a check or
+share a Crime ID, go through Polars expressions (the careful path). Both give the same records
+and skipped rows (tested). See docs/records.md "Engine" and "Performance at force scale".
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +63,7 @@ __all__ = [
     "POLICE_UK_COLUMNS",
     "POLICE_UK_OUTCOME_COLUMNS",
     "POLICE_UK_REQUIRED",
+    "RECORDS_ARROW_SCHEMA",
     "PoliceUkFiles",
     "PoliceUkFrame",
     "find_police_uk_files",
@@ -68,6 +73,7 @@ __all__ = [
     "read_police_uk_file",
     "records_to_pandas",
     "skipped_to_pandas",
+    "table_to_pandas",
 ]
 
 #: The columns of a data.police.uk street-level CSV, in file order.
@@ -364,8 +370,7 @@ def _blank_to_null(c: str) -> pl.Expr:
     return pl.when(s == "").then(None).otherwise(s).alias(c)
 
 
-_DICT = pa.dictionary(pa.int32(), pa.string())
-#: Text columns read dictionary-encoded (few distinct values): checks run on the dictionary.
+#: Text columns held as Polars Categorical by the careful path (few distinct values).
 _DICT_COLUMNS = (
     "Month",
     "Reported by",
@@ -431,122 +436,6 @@ def _check_rows(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .alias("Location"),
     )
     return kept.with_columns([pl.col(c).cast(pl.Categorical) for c in _DICT_COLUMNS]), bad
-
-
-def _check_rows_fast(
-    path: Path, encoding: str, file_no: int
-) -> tuple[pl.DataFrame, pl.DataFrame, int] | None:
-    """The row checks on a well-formed UTF-8 file, vectorised in Arrow compute.
-
-    The file is read with pyarrow's CSV reader, the low-cardinality columns dictionary-encoded so
-    that trimming, the month pattern and the crime-type list are checked once per distinct
-    value. Rows that fail are re-checked by :func:`_check_rows` (same reasons, few rows).
-    Returns None when the file needs the general path (another encoding, a header that is
-    not the street layout, text in a coordinate column, malformed CSV).
-    """
-    if _check_encoding(encoding) not in ("utf-8", "utf-8-sig"):
-        return None
-    try:
-        with path.open("rb") as fh:
-            header = fh.readline().decode("utf-8-sig").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if header.split(",") != list(POLICE_UK_COLUMNS):
-        return None
-    types = {c: _DICT for c in _DICT_COLUMNS}
-    types.update({"Crime ID": pa.string(), "Longitude": pa.string(), "Latitude": pa.string()})
-    try:
-        t = pcsv.read_csv(
-            path,
-            convert_options=pcsv.ConvertOptions(
-                column_types=types, strings_can_be_null=True, null_values=[""]
-            ),
-        )
-        lon = pc.cast(t["Longitude"], pa.float64())
-        lat = pc.cast(t["Latitude"], pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
-        return None
-    n = t.num_rows
-
-    def per_row(col: str, bad_values) -> np.ndarray:
-        """A per-dictionary-value test taken to the rows (null rows: the test of null)."""
-        arr = t[col].combine_chunks() if t[col].num_chunks != 1 else t[col].chunk(0)
-        d = arr.dictionary
-        trimmed = pc.utf8_trim_whitespace(d)
-        flags = np.asarray(bad_values(trimmed, d), dtype=bool)
-        idx = pc.fill_null(arr.indices, 0).to_numpy(zero_copy_only=False)
-        valid = np.asarray(arr.is_valid())
-        out = np.empty(n, dtype=bool)
-        out[valid] = flags[idx[valid]] if len(flags) else False
-        out[~valid] = bad_values(pa.array([None], pa.string()), None)[0]
-        return out
-
-    def month_bad(trimmed, _d):
-        if trimmed.null_count == len(trimmed):
-            return [True] * len(trimmed)
-        ok = pc.fill_null(pc.match_substring_regex(trimmed, _MONTH_RE), False)
-        return np.asarray(pc.invert(ok))
-
-    valid_types = pa.array(sorted(_VALID_TYPES))
-
-    def type_bad(trimmed, _d):
-        if trimmed.null_count == len(trimmed):
-            return [True] * len(trimmed)
-        return np.asarray(pc.invert(pc.fill_null(pc.is_in(trimmed, valid_types), False)))
-
-    lon_v = lon.to_numpy(zero_copy_only=False)
-    lat_v = lat.to_numpy(zero_copy_only=False)
-    with np.errstate(invalid="ignore"):
-        bad = per_row("Month", month_bad) | per_row("Crime type", type_bad)
-        bad |= np.isnan(lon_v) & np.asarray(lon.is_valid())
-        bad |= np.isnan(lat_v) & np.asarray(lat.is_valid())
-        bad |= np.abs(lon_v) > 180
-        bad |= np.abs(lat_v) > 90
-    lines = np.arange(2, n + 2, dtype=np.int64)
-    file_col = pl.lit(file_no, dtype=pl.Int32).alias("__file")
-    if bad.any():
-        bad_rows = pl.from_arrow(t.filter(pa.array(bad))).with_columns(pl.all().cast(pl.String))
-        bad_rows = bad_rows.select(
-            file_col, pl.Series("__line", lines[bad]), *[pl.col(c) for c in POLICE_UK_COLUMNS]
-        )
-        _, bad_frame = _check_rows(bad_rows)
-        t = t.filter(pa.array(~bad))
-        lon, lat = lon.filter(pa.array(~bad)), lat.filter(pa.array(~bad))
-        lines = lines[~bad]
-    else:
-        bad_frame = None
-    # trim (and blank "No Location") once per distinct value, then blanks -> null
-    arrays = {}
-    for c in t.column_names:
-        col = t[c].combine_chunks() if t[c].num_chunks != 1 else t[c].chunk(0)
-        if c in _DICT_COLUMNS:
-            d = pc.utf8_trim_whitespace(col.dictionary)
-            blank = pc.equal(d, "")
-            if c == "Location":
-                blank = pc.or_(blank, pc.equal(pc.utf8_lower(d), "no location"))
-            indices = col.indices
-            if pc.any(blank).as_py():  # rows pointing at a blank value become null
-                to_null = pc.fill_null(pc.take(blank, indices), False)
-                indices = pc.if_else(to_null, pa.scalar(None, indices.type), indices)
-            col = pa.DictionaryArray.from_arrays(indices, d)
-        arrays[c] = col
-    kept = pl.from_arrow(pa.table(arrays))
-    kept = kept.select(
-        file_col,
-        pl.Series("__line", lines),
-        *[pl.col(c) for c in POLICE_UK_COLUMNS],
-        pl.Series("__lon", lon.to_numpy(zero_copy_only=False)),
-        pl.Series("__lat", lat.to_numpy(zero_copy_only=False)),
-    )
-    ids = t["Crime ID"]
-    padded = any(
-        pc.any(fn(ids, pattern=ch)).as_py()
-        for fn in (pc.starts_with, pc.ends_with)
-        for ch in (" ", "\t")
-    )
-    if padded:  # rare: trim every id (a blank one becomes null)
-        kept = kept.with_columns(_blank_to_null("Crime ID"))
-    return kept, bad_frame, n
 
 
 def _dedupe(kept: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None, int]:
@@ -630,6 +519,413 @@ def _skipped_frame(bad: pl.DataFrame, names: list[str]) -> pl.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
+# The fast path: a well-formed UTF-8 street file checked in Arrow, kept in Arrow
+#
+# Measured (docs/records.md "Performance at force scale"): dictionary-encoding while parsing and
+# converting every file to Polars cost more than the parse itself. So a file is read with plain
+# string columns (as a bare pyarrow read is), each check runs once per distinct value or on the
+# raw buffers, and a clean file stays in Arrow to the store's Parquet or the pandas table. Only
+# the rows that fail a check (re-checked by :func:`_check_rows`, the careful path, for their
+# reasons) and the rows sharing a Crime ID (numbered by the rules of :func:`_dedupe`) go through
+# Polars. ``police_uk_frame(..., fast=False)`` runs the careful path on every file; the tests
+# check both give identical tables and skipped rows.
+
+_PLAIN = {c: pa.string() for c in POLICE_UK_COLUMNS}
+#: Text columns trimmed, blank -> null, on kept rows (as :func:`_check_rows` does; "Falls
+#: within" and "Context" are left as read there too).
+_TRIMMED = (
+    "Crime ID",
+    "Month",
+    "LSOA code",
+    "Crime type",
+    "LSOA name",
+    "Reported by",
+    "Last outcome category",
+    "Location",
+)
+_NO_LOCATION = "no location"
+_VALID_TYPES_PA = pa.array(sorted(_VALID_TYPES), pa.string())
+#: Two lower-case hex digits of each byte value (the line part of generated ids).
+_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), np.uint8).reshape(
+    256, 2
+)
+
+
+def _string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, data) of a string array as numpy views (offsets sliced to the array)."""
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
+    return offsets, data
+
+
+def _may_need_trim(col: pa.ChunkedArray) -> bool:
+    """Whether some value might start or end with whitespace, or is empty but not null
+    (a quoted ``""``), checked on the first and last bytes and the lengths.
+
+    An empty value's "first byte" is its neighbour's: a false alarm at worst (the column is
+    then trimmed exactly), never a miss.
+    """
+    for arr in col.chunks:
+        if len(arr) == 0 or arr.null_count == len(arr):
+            continue
+        offsets, data = _string_buffers(arr)
+        empty = np.diff(offsets) == 0
+        if arr.null_count:
+            empty &= np.asarray(arr.is_valid(), dtype=bool)
+        if empty.any():  # a quoted "" is text, not null: blank -> null by the trim
+            return True
+        if len(data) == 0:
+            continue
+        at = offsets.astype(np.intp)
+        for idx in (at[:-1], at[1:] - 1):
+            edge = data.take(idx, mode="clip") - np.uint8(0x21) >= np.uint8(0x5F)
+            if edge.any():  # byte < 0x21 (controls, space) or >= 0x80 (non-ASCII)
+                return True
+    return False
+
+
+def _null_where(col: pa.ChunkedArray, mask: np.ndarray) -> pa.ChunkedArray:
+    """``col`` with the rows of ``mask`` set to null (a new validity bitmap; data shared)."""
+    out, start = [], 0
+    for arr in col.chunks:
+        m = mask[start : start + len(arr)]
+        start += len(arr)
+        if not m.any():
+            out.append(arr)
+            continue
+        if arr.offset != 0:
+            out.append(pc.if_else(pa.array(m), pa.scalar(None, arr.type), arr))
+            continue
+        valid = np.asarray(arr.is_valid(), dtype=bool) & ~m
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        bufs = arr.buffers()
+        out.append(pa.Array.from_buffers(arr.type, len(arr), [bitmap, bufs[1], bufs[2]]))
+    return pa.chunked_array(out, type=col.type)
+
+
+def _trim_blank(col: pa.ChunkedArray, no_location: bool = False) -> pa.ChunkedArray:
+    """Values trimmed of whitespace, blanks (and, for Location, "No Location") -> null."""
+    if _may_need_trim(col):
+        col = pc.utf8_trim_whitespace(col)
+        col = _null_where(col, np.asarray(pc.fill_null(pc.equal(col, ""), False)))
+    if no_location and col.null_count < len(col):
+        # a value lower-casing to "no location" is 11 ASCII bytes (checked on those alone)
+        lengths = np.concatenate(
+            [np.diff(_string_buffers(a)[0]) for a in col.chunks if len(a)] or [np.zeros(0)]
+        )
+        idx = np.flatnonzero(lengths == len(_NO_LOCATION))
+        if len(idx):
+            lower = pc.ascii_lower(col.take(pa.array(idx)))
+            hit = np.asarray(pc.fill_null(pc.equal(lower, _NO_LOCATION), False))
+            if hit.any():
+                mask = np.zeros(len(col), dtype=bool)
+                mask[idx[hit]] = True
+                col = _null_where(col, mask)
+    return col
+
+
+def _check_by_value(
+    col: pa.ChunkedArray, value_is_bad
+) -> tuple[pa.ChunkedArray, np.ndarray | None]:
+    """Trim a column and find the rows failing a check, once per distinct value.
+
+    Returns (the column trimmed, blanks null; the failing rows, or None when none fails).
+    ``value_is_bad(values)`` gets the distinct non-null values and returns a boolean array;
+    a null (blank) value always fails.
+    """
+    present = pc.unique(col).drop_null()
+    if len(present) and not pc.all(pc.equal(present, pc.utf8_trim_whitespace(present))).as_py():
+        col = pc.utf8_trim_whitespace(col)
+        col = _null_where(col, np.asarray(pc.fill_null(pc.equal(col, ""), False)))
+        present = pc.unique(col).drop_null()
+    bad_values = present.filter(pa.array(np.asarray(value_is_bad(present), dtype=bool)))
+    if len(bad_values) == 0 and col.null_count == 0:
+        return col, None
+    bad = np.asarray(pc.is_in(col, value_set=bad_values), dtype=bool)
+    if col.null_count:
+        bad |= ~np.asarray(col.is_valid(), dtype=bool)
+    return col, bad
+
+
+def _month_is_bad(values: pa.Array) -> np.ndarray:
+    return ~np.asarray(pc.match_substring_regex(values, _MONTH_RE), dtype=bool)
+
+
+def _type_is_bad(values: pa.Array) -> np.ndarray:
+    return ~np.asarray(pc.is_in(values, value_set=_VALID_TYPES_PA), dtype=bool)
+
+
+@dataclass
+class _FastPart:
+    """One street file's rows in Arrow: the 12 columns (checked columns trimmed, blanks null),
+    ``__lon``/``__lat``, line numbers and which rows passed the checks (None: all)."""
+
+    table: pa.Table
+    lines: np.ndarray
+    file_no: int
+    keep: np.ndarray | None
+
+
+#: Parse blocks of 4 MB (pyarrow's default is 1 MB): fewer chunks per column for the checks
+#: that walk the chunks, still several blocks per monthly file for the reader's threads.
+_BLOCK_SIZE = 4 << 20
+
+
+def _check_file_fast(
+    path: Path, encoding: str, file_no: int
+) -> tuple[_FastPart, pa.Table | None] | None:
+    """The row checks on a well-formed UTF-8 street file, in Arrow (see the section comment).
+
+    Returns (the file's rows, its failing rows as read: ``__file``, ``__line`` and the 12
+    columns as text, for :func:`_check_rows` to give their reasons) or None when the file
+    needs the careful path (another encoding, a header that is not the street layout, text
+    in a coordinate column, a malformed CSV).
+    """
+    if _check_encoding(encoding) not in ("utf-8", "utf-8-sig"):
+        return None
+    try:
+        with path.open("rb") as fh:
+            header = fh.readline().decode("utf-8-sig").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if header.split(",") != list(POLICE_UK_COLUMNS):
+        return None
+    try:
+        t = pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(block_size=_BLOCK_SIZE),
+            # as the careful path's reader: an empty cell is null, a quoted "" is empty text
+            convert_options=pcsv.ConvertOptions(
+                column_types=_PLAIN,
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        lon = pc.cast(t["Longitude"], pa.float64())
+        lat = pc.cast(t["Latitude"], pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+        return None
+    n = t.num_rows
+    cols = {c: t[c] for c in POLICE_UK_COLUMNS}
+    for c in _TRIMMED:
+        if c not in ("Month", "Crime type"):  # these two are trimmed by value below
+            cols[c] = _trim_blank(cols[c], no_location=c == "Location")
+    bad = np.zeros(n, dtype=bool)
+    for c, test in (("Month", _month_is_bad), ("Crime type", _type_is_bad)):
+        cols[c], b = _check_by_value(cols[c], test)
+        if b is not None:
+            bad |= b
+    lon_v = lon.to_numpy()
+    lat_v = lat.to_numpy()
+    with np.errstate(invalid="ignore"):
+        for v, arr in ((lon_v, lon), (lat_v, lat)):
+            nan = np.isnan(v)
+            if int(nan.sum()) > arr.null_count:  # "NaN" text, not a blank
+                bad |= nan & np.asarray(arr.is_valid())
+        bad |= np.abs(lon_v) > 180
+        bad |= np.abs(lat_v) > 90
+    lines = np.arange(2, n + 2, dtype=np.int64)
+    bad_rows = None
+    keep = None
+    if bad.any():  # the text as read, for the careful checks to give the reasons
+        k = int(bad.sum())
+        bad_rows = t.filter(pa.array(bad))
+        bad_rows = bad_rows.add_column(0, "__line", pa.array(lines[bad]))
+        bad_rows = bad_rows.add_column(0, "__file", pa.array(np.full(k, file_no, np.int32)))
+        keep = ~bad
+    table = pa.table({**cols, "__lon": lon, "__lat": lat})
+    return _FastPart(table, lines, file_no, keep), bad_rows
+
+
+def _careful_part(kept: pl.DataFrame, file_no: int) -> _FastPart:
+    """A file read by the careful path (its kept rows) in the fast path's layout."""
+    table = kept.select(*POLICE_UK_COLUMNS, "__lon", "__lat").to_arrow()
+    table = pa.table(
+        {
+            **{c: table[c].cast(pa.string()) for c in POLICE_UK_COLUMNS},
+            "__lon": table["__lon"].cast(pa.float64()),
+            "__lat": table["__lat"].cast(pa.float64()),
+        }
+    )
+    return _FastPart(table, kept["__line"].to_numpy().astype(np.int64), file_no, None)
+
+
+def _repeated_ids(
+    table: pa.Table, key: pl.Series, keep: np.ndarray, files: np.ndarray, lines: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pl.DataFrame | None, int]:
+    """Rows sharing a published Crime ID, by the rules of :func:`_dedupe`.
+
+    Candidates are found from 64-bit hashes of the ids (equal ids have equal hashes), then
+    only those rows are compared exactly in Polars. Returns (rows dropped as identical
+    repeats, rows numbered #2 and later, their occurrence numbers, the dropped rows with
+    ``__reason``/``__column``, rows sharing a Crime ID).
+    """
+    none = np.zeros(0, dtype=np.int64)
+    ids = table["Crime ID"]
+    valid = np.asarray(ids.is_valid(), dtype=bool) & keep
+    if valid.sum() < 2:
+        return none, none, none, None, 0
+    hashes = key.hash().to_numpy()
+    present = np.sort(hashes[valid])
+    repeated = present[1:][present[1:] == present[:-1]]
+    if len(repeated) == 0:  # the common case: every Crime ID once
+        return none, none, none, None, 0
+    rows = np.flatnonzero(valid & np.isin(hashes, repeated))
+    sub = pl.from_arrow(table.select(list(POLICE_UK_COLUMNS)).take(pa.array(rows)))
+    sub = sub.with_columns(
+        pl.Series("__row", rows),
+        pl.Series("__file", files[rows]).cast(pl.Int32),
+        pl.Series("__line", lines[rows]),
+    )
+    dups = sub.filter(pl.col("Crime ID").is_duplicated())
+    if dups.height == 0:  # hash collisions only
+        return none, none, none, None, 0
+    dups = dups.with_columns(
+        pl.struct(list(POLICE_UK_COLUMNS)).is_first_distinct().alias("__first")
+    )
+    dropped = dups.filter(~pl.col("__first")).with_columns(
+        pl.lit(_IDENTICAL).alias("__reason"), pl.lit("Crime ID").alias("__column")
+    )
+    rest = dups.filter(pl.col("__first")).with_columns(
+        (pl.int_range(pl.len()).over("Crime ID") + 1).alias("__occurrence")
+    )
+    n_repeated = int(rest.filter(pl.col("Crime ID").is_duplicated()).height)
+    later = rest.filter(pl.col("__occurrence") > 1)
+    return (
+        dropped["__row"].to_numpy(),
+        later["__row"].to_numpy(),
+        later["__occurrence"].to_numpy(),
+        dropped.drop("__row", "__first"),
+        n_repeated,
+    )
+
+
+def _generated_ids(
+    null_rows: np.ndarray, files: np.ndarray, lines: np.ndarray, names: list[str]
+) -> np.ndarray:
+    """The generated ids (``g_`` + file tag + line in 8 hex digits: 18 bytes each) of the
+    rows ``null_rows``, as a (rows, 18) byte array."""
+    k = len(null_rows)
+    tags = np.frombuffer(
+        b"".join(_file_tag(Path(nm).name).encode() for nm in names) or b"", np.uint8
+    ).reshape(-1, 8)
+    out = np.empty((k, 18), dtype=np.uint8)
+    out[:, 0], out[:, 1] = ord("g"), ord("_")
+    out[:, 2:10] = tags[files[null_rows]]
+    be = lines[null_rows].astype(">u4").view(np.uint8).reshape(k, 4)
+    out[:, 10:18] = _HEX_PAIRS[be].reshape(k, 8)
+    return out
+
+
+def _take_rows(table: pa.Table, keep: np.ndarray) -> pa.Table:
+    """The rows of ``keep``: zero-copy slices between the dropped rows when they are few (a
+    filter copies every column: measured 100 times slower for a few bad rows in a million)."""
+    if keep.all():
+        return table
+    dropped = np.flatnonzero(~keep)
+    if len(dropped) > 2_000:
+        return table.filter(pa.array(keep))
+    starts = np.concatenate([[0], dropped + 1])
+    ends = np.concatenate([dropped, [len(keep)]])
+    pieces = [table.slice(a, b - a) for a, b in zip(starts, ends, strict=True) if b > a]
+    return pa.concat_tables(pieces) if pieces else table.slice(0, 0)
+
+
+def _checked_files(street: Iterable, encoding: str) -> Iterator[tuple[int, Path, tuple | None]]:
+    """(file number, path, :func:`_check_file_fast` result) in file order.
+
+    With more than one core the next file is parsed and checked while this one's result is
+    used (pyarrow's reader and compute kernels and numpy release the GIL): the bare pyarrow
+    read uses every core for its parse, the checks would otherwise run on one. At most one
+    file per worker is in flight, so memory stays bounded by a few files.
+    """
+    workers = max(1, min(2, pa.cpu_count()))
+    if workers == 1:
+        for i, p in street:
+            yield i, p, _check_file_fast(p, encoding, i)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        for i, p in street:
+            pending.append((i, p, pool.submit(_check_file_fast, p, encoding, i)))
+            if len(pending) >= workers:
+                j, q, future = pending.popleft()
+                yield j, q, future.result()
+        while pending:
+            j, q, future = pending.popleft()
+            yield j, q, future.result()
+
+
+def _frame_fast(
+    street: Iterable, encoding: str, names: list[str]
+) -> tuple[pa.Table, list[pl.DataFrame], int, int] | None:
+    """Validated rows of the street files (fast path where it applies, careful otherwise).
+
+    Returns (kept rows: ``crime_id``, the 12 columns, ``__lon``/``__lat``; the bad-row frames
+    with ``__reason``/``__column``; rows read; rows sharing a Crime ID), or None if the
+    careful checks did not confirm every row the fast checks failed (never seen; the caller
+    then reads every file by the careful path).
+    """
+    parts: list[_FastPart] = []
+    bad_parts: list[pl.DataFrame] = []
+    bad_text: list[pa.Table] = []
+    n_read = 0
+    for i, p, fast in _checked_files(street, encoding):
+        if fast is None:
+            raw = _raw_street(p, encoding, i)
+            k, b = _check_rows(raw)
+            n_read += raw.height
+            parts.append(_careful_part(k, i))
+            if b.height:
+                bad_parts.append(b)
+        else:
+            part, rows = fast
+            n_read += part.table.num_rows
+            parts.append(part)
+            if rows is not None:
+                bad_text.append(rows)
+    if bad_text:  # the reasons for the rows the fast checks failed, all files at once
+        rows = pl.from_arrow(pa.concat_tables(bad_text))
+        kept_back, b = _check_rows(rows.with_columns(pl.col(POLICE_UK_COLUMNS).cast(pl.String)))
+        if kept_back.height or b.height != rows.height:
+            return None
+        bad_parts.append(b)
+    table = pa.concat_tables([p.table for p in parts])
+    n = table.num_rows
+    lines = np.concatenate([p.lines for p in parts])
+    files = np.repeat(
+        np.array([p.file_no for p in parts], dtype=np.int64),
+        [p.table.num_rows for p in parts],
+    )
+    keep = np.concatenate(
+        [p.keep if p.keep is not None else np.ones(p.table.num_rows, bool) for p in parts]
+    )
+    ids = table["Crime ID"]
+    key = pl.from_arrow(ids) if n else pl.Series("Crime ID", [], dtype=pl.String)
+    dropped_rows, later_rows, occurrence, dropped, n_repeated = _repeated_ids(
+        table, key, keep, files, lines
+    )
+    if dropped is not None and dropped.height:
+        bad_parts.append(dropped)
+        keep[dropped_rows] = False
+    # the row key: generated ids for blank ones, #n for the n-th row sharing an id (Polars
+    # scatter: measured 5x faster than filling the Arrow strings)
+    if len(later_rows):
+        suffixed = key.gather(later_rows) + "#" + pl.Series(occurrence).cast(pl.String)
+        key = key.scatter(later_rows, suffixed)
+    if ids.null_count:
+        null_rows = np.flatnonzero(~np.asarray(ids.is_valid(), dtype=bool))
+        generated = _generated_ids(null_rows, files, lines, names)
+        generated = pa.array(generated.view("S18").ravel(), pa.binary(18)).cast(pa.string())
+        key = key.scatter(null_rows, pl.from_arrow(generated))
+    crime_id = key.to_arrow().cast(pa.string()) if n else pa.array([], pa.string())
+    table = table.add_column(0, "crime_id", pa.chunked_array([crime_id]))
+    return _take_rows(table, keep), bad_parts, n_read, n_repeated
+
+
+# ---------------------------------------------------------------------------------------------
 # Outcomes files: each crime's latest outcome
 
 
@@ -689,20 +985,84 @@ def _latest_outcomes(
 # Public API
 
 
+#: The canonical records as Arrow (what :class:`PoliceUkFrame` holds; month as ``YYYY-MM``).
+RECORDS_ARROW_SCHEMA = pa.schema(
+    [
+        (
+            c,
+            {"date": pa.timestamp("ns"), "longitude": pa.float64(), "latitude": pa.float64()}.get(
+                c, pa.string()
+            ),
+        )
+        for c in record_column_names()
+    ]
+)
+
+
 @dataclass(frozen=True)
 class PoliceUkFrame:
-    """Validated police.uk rows as Polars frames (what the Parquet store is written from).
+    """Validated police.uk rows (what the Parquet store is written from).
 
-    ``records`` has the canonical columns with ``month`` as ``YYYY-MM`` text; ``skipped`` the
-    columns of :data:`~triplet.records.result.SKIPPED_COLUMNS`.
+    ``table`` is the canonical records as an Arrow table (:data:`RECORDS_ARROW_SCHEMA`,
+    ``month`` as ``YYYY-MM`` text; ``records`` is the same as a Polars frame); ``skipped`` has
+    the columns of :data:`~triplet.records.result.SKIPPED_COLUMNS`.
     """
 
-    records: pl.DataFrame
+    table: pa.Table
     skipped: pl.DataFrame
     n_read: int
     files: tuple[str, ...]
     notes: tuple[str, ...]
     n_repeated_ids: int
+
+    @property
+    def records(self) -> pl.DataFrame:
+        """The records as a Polars frame (converted on each access)."""
+        return pl.from_arrow(self.table)
+
+
+def _canonical_table(table: pa.Table) -> pa.Table:
+    """An Arrow table of the canonical columns cast to :data:`RECORDS_ARROW_SCHEMA`."""
+    return pa.table(
+        [table[f.name].cast(f.type) for f in RECORDS_ARROW_SCHEMA], schema=RECORDS_ARROW_SCHEMA
+    )
+
+
+def _file_iterator(street: tuple[Path, ...], progress: bool) -> Iterable:
+    iterator: Iterable = enumerate(street)
+    if progress and len(street) > 1:
+        from rich.progress import track
+
+        iterator = track(
+            list(enumerate(street)), description="Reading police.uk files", transient=True
+        )
+    return iterator
+
+
+def _repeated_note(n_repeated: int) -> list[str]:
+    if not n_repeated:
+        return []
+    return [
+        f"kept: {n_repeated:,} rows share a Crime ID with another row (police.uk publishes "
+        "some crimes more than once with different locations or outcomes); each is a "
+        "record, its crime_id suffixed #2, #3, ..."
+    ]
+
+
+def _joined_note(n_joined: int, n_unmatched: int) -> str:
+    return (
+        f"outcomes: latest outcome attached to {n_joined:,} records (replacing Last outcome "
+        f"category); {n_unmatched:,} crimes with outcomes are not in the street files read"
+    )
+
+
+def _ignored_note(found: PoliceUkFiles) -> list[str]:
+    if not found.ignored:
+        return []
+    return [
+        f"left out: {len(found.ignored)} files that are not street-level crime or outcomes "
+        "(stop and search)"
+    ]
 
 
 def police_uk_frame(
@@ -712,37 +1072,82 @@ def police_uk_frame(
     encoding: str = "utf-8",
     progress: bool = False,
     join_outcomes: bool = True,
+    fast: bool = True,
 ) -> PoliceUkFrame:
-    """Read and validate police.uk files into canonical columns as Polars frames.
+    """Read and validate police.uk files into the canonical columns as an Arrow table.
 
     See :func:`read_police_uk` for the rules; ``join_outcomes=False`` leaves outcomes files
-    aside (the store keeps them and attaches them at scan time).
+    aside (the store keeps them and attaches them at scan time). ``fast=False`` reads every
+    file by the careful path (Polars over every row): the results are the same (tested), it
+    is the reference the fast path is checked against.
     """
     found = find_police_uk_files(paths)
+    if not fast:
+        return _police_uk_frame_careful(found, strict, encoding, progress, join_outcomes)
     names = [str(p) for p in found.street]
-    iterator: Iterable = enumerate(found.street)
-    if progress and len(found.street) > 1:
-        from rich.progress import track
-
-        iterator = track(
-            list(enumerate(found.street)),
-            description="Reading police.uk files",
-            transient=True,
+    fast_read = _frame_fast(_file_iterator(found.street, progress), encoding, names)
+    if fast_read is None:
+        return _police_uk_frame_careful(found, strict, encoding, progress, join_outcomes)
+    kept, bad_parts, n_read, n_repeated = fast_read
+    bad = (
+        pl.concat(bad_parts, how="diagonal_relaxed").sort(["__file", "__line"])
+        if bad_parts
+        else None
+    )
+    skipped = _skipped_frame(bad if bad is not None else pl.DataFrame(), names)
+    if strict and skipped.height:
+        raise InputError(skipped_problems(skipped.to_pandas()))
+    notes = _repeated_note(n_repeated)
+    outcome = kept["Last outcome category"]
+    latest, onotes = _latest_outcomes(found.outcomes if join_outcomes else (), encoding)
+    notes.extend(onotes)
+    if latest is not None:
+        latest_ids = latest["Crime ID"].to_arrow().cast(pa.string())
+        latest_outcome = latest["outcome"].to_arrow().cast(pa.string())
+        joined = pc.take(latest_outcome, pc.index_in(kept["Crime ID"], value_set=latest_ids))
+        n_joined = len(joined) - joined.null_count
+        n_unmatched = len(latest_ids) - int(
+            pc.sum(pc.is_in(latest_ids, value_set=kept["Crime ID"])).as_py() or 0
         )
+        notes.append(_joined_note(n_joined, n_unmatched))
+        outcome = pc.coalesce(joined, outcome)
+    notes.extend(_ignored_note(found))
+    n = kept.num_rows
+    text_null = pa.nulls(n, pa.string())
+    columns = {
+        "crime_id": kept["crime_id"],
+        "month": kept["Month"],
+        "date": pa.nulls(n, pa.timestamp("ns")),
+        "offence_code": text_null,
+        "crime_type": kept["Crime type"],
+        "lsoa_code": kept["LSOA code"],
+        "lsoa_name": kept["LSOA name"],
+        "longitude": kept["__lon"],
+        "latitude": kept["__lat"],
+        "location": kept["Location"],
+        "suspect_id": text_null,
+        "victim_id": text_null,
+        "outcome": outcome,
+        "force": kept["Reported by"],
+    }
+    table = pa.table(columns, schema=RECORDS_ARROW_SCHEMA)
+    return PoliceUkFrame(table, skipped, n_read, tuple(names), tuple(notes), n_repeated)
+
+
+def _police_uk_frame_careful(
+    found: PoliceUkFiles, strict: bool, encoding: str, progress: bool, join_outcomes: bool
+) -> PoliceUkFrame:
+    """The careful path: every file read as text and checked in Polars over every row."""
+    names = [str(p) for p in found.street]
     kept_parts: list[pl.DataFrame] = []
     bad_parts: list[pl.DataFrame] = []
     n_read = 0
-    for i, p in iterator:
-        fast = _check_rows_fast(p, encoding, i)
-        if fast is None:
-            raw = _raw_street(p, encoding, i)
-            k, b = _check_rows(raw)
-            n_read += raw.height
-        else:
-            k, b, n = fast
-            n_read += n
+    for i, p in _file_iterator(found.street, progress):
+        raw = _raw_street(p, encoding, i)
+        k, b = _check_rows(raw)
+        n_read += raw.height
         kept_parts.append(k)
-        if b is not None and b.height:
+        if b.height:
             bad_parts.append(b)
     kept = pl.concat(kept_parts, how="vertical_relaxed")
     del kept_parts
@@ -756,13 +1161,7 @@ def police_uk_frame(
     kept = _row_keys(kept, names)
     if strict and skipped.height:
         raise InputError(skipped_problems(skipped.to_pandas()))
-    notes: list[str] = []
-    if n_repeated:
-        notes.append(
-            f"kept: {n_repeated:,} rows share a Crime ID with another row (police.uk publishes "
-            "some crimes more than once with different locations or outcomes); each is a "
-            "record, its crime_id suffixed #2, #3, ..."
-        )
+    notes = _repeated_note(n_repeated)
     outcome = pl.col("Last outcome category")
     latest, onotes = _latest_outcomes(found.outcomes if join_outcomes else (), encoding)
     notes.extend(onotes)
@@ -772,16 +1171,9 @@ def police_uk_frame(
         n_unmatched = latest.height - int(
             latest["Crime ID"].is_in(kept["Crime ID"].implode()).sum()
         )
-        notes.append(
-            f"outcomes: latest outcome attached to {n_joined:,} records (replacing Last outcome "
-            f"category); {n_unmatched:,} crimes with outcomes are not in the street files read"
-        )
+        notes.append(_joined_note(n_joined, n_unmatched))
         outcome = pl.coalesce(pl.col("outcome"), outcome.cast(pl.String)).cast(pl.Categorical)
-    if found.ignored:
-        notes.append(
-            f"left out: {len(found.ignored)} files that are not street-level crime or outcomes "
-            "(stop and search)"
-        )
+    notes.extend(_ignored_note(found))
     text_null = pl.lit(None, dtype=pl.String)
     columns = {
         "crime_id": pl.col("crime_id"),
@@ -801,7 +1193,8 @@ def police_uk_frame(
     }
     records = kept.select([e.alias(c) for c, e in columns.items()])
     assert list(records.columns) == record_column_names()
-    return PoliceUkFrame(records, skipped, n_read, tuple(names), tuple(notes), n_repeated)
+    table = _canonical_table(records.to_arrow())
+    return PoliceUkFrame(table, skipped, n_read, tuple(names), tuple(notes), n_repeated)
 
 
 def _month_periods(col: pa.ChunkedArray) -> pd.PeriodIndex:
@@ -816,22 +1209,21 @@ def _month_periods(col: pa.ChunkedArray) -> pd.PeriodIndex:
 
 def records_to_pandas(records: pl.DataFrame) -> pd.DataFrame:
     """The canonical pandas table (months as ``Period[M]``) from a Polars records frame."""
-    table = records.select(record_column_names()).to_arrow()
+    return table_to_pandas(records.select(record_column_names()).to_arrow())
+
+
+def table_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """The canonical pandas table (months as ``Period[M]``) from an Arrow records table."""
     cols = {}
-    for name in table.column_names:
+    for name in record_column_names():
         col = table[name]
         if name == "month":
             continue
-        if name == "date":
-            col = col.cast(pa.timestamp("ns"))
-        elif name not in ("longitude", "latitude"):
-            col = col.cast(pa.string())
-        cols[name] = col
+        target = RECORDS_ARROW_SCHEMA.field(name).type
+        cols[name] = col if col.type == target else col.cast(target)
     str_dtype = pd.StringDtype(storage="pyarrow", na_value=np.nan)
     df = pa.table(cols).to_pandas(types_mapper={pa.string(): str_dtype}.get)
     df.insert(1, "month", pd.Series(_month_periods(table["month"]), index=df.index))
-    for c in ("longitude", "latitude"):
-        df[c] = df[c].astype("float64")
     return df[record_column_names()]
 
 
@@ -859,7 +1251,7 @@ def read_police_uk(
     """
     frame = police_uk_frame(paths, strict=strict, encoding=encoding, progress=progress)
     return RecordsRead(
-        records=records_to_pandas(frame.records),
+        records=table_to_pandas(frame.table),
         skipped=skipped_to_pandas(frame.skipped),
         n_read=frame.n_read,
         files=frame.files,

@@ -29,8 +29,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from triplet.errors import InputError, Problem
 from triplet.io import atomic_path, jsonable, read_json, write_json
@@ -40,6 +44,7 @@ from triplet.records.police_uk import (
     police_uk_frame,
     records_to_pandas,
     skipped_to_pandas,
+    table_to_pandas,
 )
 from triplet.records.result import RecordsRead
 from triplet.records.schema import record_column_names
@@ -262,6 +267,33 @@ def to_store_schema(records: pl.DataFrame) -> pl.DataFrame:
     return records.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
+def _store_table(table: pa.Table) -> pa.Table:
+    """Canonical records (Arrow) in the store's column types: the :data:`CATEGORICAL` columns
+    dictionary-encoded (read back as Polars Categorical), in canonical order."""
+    cols = {}
+    for name in record_column_names():
+        col = table[name]
+        if name in CATEGORICAL:
+            col = pc.dictionary_encode(col.cast(pa.string()))
+        cols[name] = col
+    return pa.table(cols)
+
+
+def _partitions(table: pa.Table) -> list[tuple[tuple[str | None, str], pa.Table]]:
+    """The rows of each (force, month), in order of first appearance (one group: no copy)."""
+    forces, months = pc.unique(table["force"]), pc.unique(table["month"])
+    if len(forces) <= 1 and len(months) <= 1:
+        if table.num_rows == 0:
+            return []
+        return [((forces[0].as_py(), months[0].as_py()), table)]
+    keys = pl.from_arrow(table.select(["force", "month"])).with_row_index("__row")
+    groups = keys.group_by(["force", "month"], maintain_order=True).agg(pl.col("__row"))
+    return [
+        ((force, month), table.take(pa.array(np.asarray(rows, dtype=np.int64))))
+        for force, month, rows in groups.iter_rows()
+    ]
+
+
 def _groups(street: tuple[Path, ...]) -> list[list[Path]]:
     """Street files grouped by month and force name (``YYYY-MM-<force>-street.csv``)."""
     groups: dict[str, list[Path]] = defaultdict(list)
@@ -271,9 +303,12 @@ def _groups(street: tuple[Path, ...]) -> list[list[Path]]:
     return [groups[k] for k in sorted(groups)]
 
 
-def _write_parquet(path: Path, frame: pl.DataFrame, *, overwrite: bool) -> None:
+def _write_parquet(path: Path, frame: pl.DataFrame | pa.Table, *, overwrite: bool) -> None:
     with atomic_path(path, overwrite=overwrite) as tmp:
-        frame.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
+        if isinstance(frame, pa.Table):
+            pq.write_table(frame, tmp, compression="zstd", compression_level=1)
+        else:
+            frame.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
 
 
 def append_police_uk(
@@ -307,18 +342,19 @@ def append_police_uk(
         iterator = track(groups, description="Reading police.uk files", transient=True)
     for group in iterator:
         frame = police_uk_frame(group, strict=strict, encoding=encoding, join_outcomes=False)
-        rec = to_store_schema(frame.records)
-        for (force, month), part in rec.group_by(["force", "month"], maintain_order=True):
+        for (force, month), part in _partitions(frame.table):
+            part = _store_table(part)  # written from Arrow (no Polars copy of a clean file)
             slug = force_slug(force)
             key = f"{slug}/{month}"
             path = st.root / "records" / slug / f"{month}.parquet"
             if key in written:  # a second file group of the same force-month in this call
-                part = pl.concat([pl.read_parquet(path), part])
+                earlier = pq.read_table(path).cast(part.schema)
+                part = pa.concat_tables([earlier, part]).unify_dictionaries()
                 notes.append(f"{key}: rows from {len(written[key]) + 1} file groups combined")
             _write_parquet(path, part, overwrite=True)  # documented: a month read again replaces
             written.setdefault(key, []).extend(frame.files)
             manifest["partitions"][key] = {
-                "rows": part.height,
+                "rows": part.num_rows,
                 "files": sorted(set(written[key])),
                 "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
@@ -329,14 +365,17 @@ def append_police_uk(
                 _write_parquet(sk_path, sk, overwrite=True)
             else:
                 sk_path.unlink(missing_ok=True)
-        r = frame.records
-        no_loc = r["lsoa_code"].is_null() & (r["longitude"].is_null() | r["latitude"].is_null())
+        r = frame.table
+        no_loc = pc.and_(
+            pc.is_null(r["lsoa_code"]),
+            pc.or_(pc.is_null(r["longitude"]), pc.is_null(r["latitude"])),
+        )
         reads.append(
             _CountsRead(
-                records=records_to_pandas(frame.records.head(0)),
-                kept_count=r.height,
-                generated_count=int(r["crime_id"].str.starts_with("g_").sum()),
-                no_location_count=int(no_loc.sum()),
+                records=table_to_pandas(r.slice(0, 0)),
+                kept_count=r.num_rows,
+                generated_count=int(pc.sum(pc.starts_with(r["crime_id"], "g_")).as_py() or 0),
+                no_location_count=int(pc.sum(no_loc).as_py() or 0),
                 skipped=skipped_to_pandas(frame.skipped),
                 n_read=frame.n_read,
                 files=frame.files,

@@ -134,6 +134,17 @@ def _registry_root_above(folder: Path) -> Path:
     return folder
 
 
+def _first_content_line(text: str) -> int:
+    """The line (as YAML counts lines) of the first line that is not blank or a comment: where
+    a document that is a single value starts."""
+    import re
+
+    for i, line in enumerate(re.split("\r\n|[\r\n\x85\u2028\u2029]", text), 1):
+        if line.strip() and not line.lstrip().startswith(("#", "%", "---")):
+            return i
+    return 1
+
+
 def _validate_model(
     parsed: ParsedYaml, model: type[BaseModel], what: str
 ) -> tuple[BaseModel | None, list[Problem]]:
@@ -142,7 +153,7 @@ def _validate_model(
         return None, [Problem(parsed.file, f"file is empty; expected the fields of {what}", line=1)]
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
-        line = parsed.line_of(())
+        line = parsed.line_of(()) or _first_content_line(parsed.text)
         return None, [
             Problem(
                 parsed.file,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from triplet import __version__
-from triplet.errors import InputError, Problem
+from triplet.errors import InputError, LockError, Problem
 from triplet.io import write_json
 from triplet.registry.loading import TrialFile
 from triplet.registry.models import Trial
@@ -28,19 +28,24 @@ from triplet.registry.yamlio import parse_yaml
 
 __all__ = [
     "EXCLUDED_FIELDS",
+    "LOCKED_ARTEFACTS",
     "LOCK_FILE",
     "Lock",
     "canonical_registration",
     "changed_fields",
+    "check_artefacts",
     "check_lock",
     "read_lock",
     "registration_sha256",
+    "verify_artefacts",
     "write_lock",
 ]
 
 LOCK_FILE = "lock.json"
 EXCLUDED_FIELDS = frozenset({"status", "deviations"})
 _RESERVED = frozenset({"registration", "registration_sha256", "locked_at", "triplet_version"})
+#: Files of a trial folder frozen by the lock: file name -> the lock.json key of its SHA-256.
+LOCKED_ARTEFACTS: dict[str, str] = {"assignment.csv": "assignment_sha256"}
 
 
 def registration(trial: Trial) -> dict[str, Any]:
@@ -318,3 +323,74 @@ def _known_paths(*registrations: dict[str, Any]) -> set[str]:
             parts = leaf.split(".")
             known.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
     return known
+
+
+# --------------------------------------------------------------------------------------------
+# Locked artefacts (issue 10, defect 1)
+# --------------------------------------------------------------------------------------------
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_artefacts(trial_file: TrialFile) -> list[Problem]:
+    """Problems with the trial's locked artefacts (:data:`LOCKED_ARTEFACTS`, e.g.
+    ``assignment.csv``): each one the lock records must exist and have the SHA-256 the lock
+    holds. Empty when the trial has no lock (or an unreadable one: :func:`check_lock` says so).
+    """
+    try:
+        lock = read_lock(trial_file)
+    except InputError:
+        return []
+    if lock is None:
+        return []
+    problems: list[Problem] = []
+    for name, key in LOCKED_ARTEFACTS.items():
+        expected = lock.get(key)
+        if expected is None:
+            continue
+        path = Path(trial_file.dir) / name
+        if not path.exists():
+            problems.append(
+                Problem(
+                    str(path),
+                    f"missing, but {lock.path.name} records it ({key}); restore it from "
+                    "version control",
+                )
+            )
+            continue
+        try:
+            actual = _sha256_file(path)
+        except OSError as exc:
+            problems.append(Problem(str(path), f"cannot read: {exc}"))
+            continue
+        if actual != expected:
+            problems.append(
+                Problem(
+                    str(path),
+                    f"changed after it was locked: its SHA-256 is {actual[:12]}..., "
+                    f"{lock.path.name} records {str(expected)[:12]}... ({key}); the locked "
+                    "file was edited or replaced: restore it from version control",
+                )
+            )
+    return problems
+
+
+def verify_artefacts(trial_file: TrialFile) -> None:
+    """Refuse (LockError naming each file) if a locked artefact differs from ``lock.json``.
+
+    Every command that reads a locked artefact calls this first (``triplet track``, ``report``,
+    ``board``, performance populations); ``triplet validate`` lists the same problems.
+    """
+    problems = check_artefacts(trial_file)
+    if problems:
+        listing = "\n  ".join(str(p) for p in problems)
+        raise LockError(
+            f"trial {trial_file.id}: a locked file does not match lock.json; nothing was "
+            f"read from it:\n  {listing}"
+        )

@@ -13,7 +13,7 @@ from triplet.registry.loading import (
     check_registry,
     read_trial,
 )
-from triplet.registry.lock import check_lock
+from triplet.registry.lock import check_artefacts, check_lock
 from triplet.registry.models import Status
 from triplet.registry.yamlio import parse_yaml
 
@@ -51,6 +51,7 @@ def validate_registry(path: str | Path = REGISTRY_FILE) -> RegistryCheck:
     problems = list(check.problems)
     for tf in check.trials.values():
         problems.extend(check_lock(tf))
+        problems.extend(check_artefacts(tf))
         problems.extend(lifecycle_problems(tf))
     return replace(check, problems=problems)
 
@@ -60,4 +61,4 @@ def validate_trial(path: str | Path) -> tuple[TrialFile | None, list[Problem]]:
     tf, _, problems = read_trial(path)
     if tf is None:
         return None, problems
-    return tf, [*problems, *check_lock(tf), *lifecycle_problems(tf)]
+    return tf, [*problems, *check_lock(tf), *check_artefacts(tf), *lifecycle_problems(tf)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -73,15 +74,25 @@ def parse_yaml(
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line = yaml_line(raw[: exc.start].decode("utf-8", errors="replace"))
         return None, [Problem(file=file, line=line, message="not UTF-8 text (binary file?)")]
     return parse_yaml_text(text, file=file)
+
+
+_YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def yaml_line(before: str) -> int:
+    """The 1-based line at the end of ``before``, counting line breaks as the YAML reader does:
+    CR LF, a lone CR, LF, NEL, LS and PS each end a line (so a line number given for a raw
+    position agrees with the parser's own marks)."""
+    return len(_YAML_BREAK.findall(before)) + 1
 
 
 def parse_yaml_text(text: str, *, file: str) -> tuple[ParsedYaml | None, list[Problem]]:
     """Parse YAML ``text`` (see :func:`parse_yaml`)."""
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
+        line = yaml_line(text[: text.index("\x00")])
         return None, [Problem(file=file, line=line, message="not YAML text (contains NUL bytes)")]
     y = _yaml()
     try:
@@ -95,7 +106,9 @@ def parse_yaml_text(text: str, *, file: str) -> tuple[ParsedYaml | None, list[Pr
         return None, [_syntax_problem(exc, file)]
     except YAMLError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return None, [Problem(file=file, message=f"not valid YAML: {first}")]
+        position = getattr(exc, "position", None)  # ReaderError: a character YAML refuses
+        line = yaml_line(text[:position]) if isinstance(position, int) else None
+        return None, [Problem(file=file, line=line, message=f"not valid YAML: {first}")]
     except RecursionError:
         return None, [Problem(file=file, message="not valid YAML: nested too deeply")]
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. 2023-02-30 read as a date

@@ -231,7 +231,11 @@ class Board:
         trials = clean(self.rows)
         for t in trials:  # the same disclosure control as the page: small counts suppressed
             for k in ("n_treatment", "n_control", "n_analysed"):
-                t[k] = format_count(t.get(k), t.get("threshold") or DEFAULT_THRESHOLD)
+                t[k] = format_count(
+                    t.get(k),
+                    t.get("threshold") or DEFAULT_THRESHOLD,
+                    persons=bool(t.get("persons", True)),
+                )
         return jsonable({"trials": trials, "pooled": clean(self.pooled)})
 
 
@@ -359,6 +363,8 @@ def _trial_row(e: BoardTrial, threshold: int) -> dict[str, Any]:
         "n_control": _get(r, "n_units.control"),
         "n_analysed": _get(r, "n_units.analysed"),
         "threshold": threshold,
+        # suppression protects people: unit counts of place trials are shown as they are
+        "persons": t.units.kind is UnitKind.person,
         **_delivery_fields(e),
     }
 
@@ -457,7 +463,7 @@ def render_board(
         if kind == "number":
             text = "-" if missing(value) else f"{float(value):+.3g}"
             return Markup(_span(r["id"], fld, value, text))
-        text = format_count(value, th)
+        text = format_count(value, th, persons=bool(r.get("persons", True)))
         return Markup(_span(r["id"], fld, value, text, exact=text != f"<{th}"))
 
     def pnum(p: dict[str, Any], fld: str, value: Any, kind: str) -> Markup:
@@ -525,6 +531,9 @@ def trial_identifiers(trial_file: Any, root: Path, *, cache: dict | None = None)
     assignment = Path(trial_file.dir) / "assignment.csv"
     person = t.units.kind is UnitKind.person
     if person and assignment.exists():
+        from triplet.registry.lock import verify_artefacts
+
+        verify_artefacts(trial_file)  # issue 10, defect 1
         frame = pd.read_csv(assignment, dtype=str)
         ids = ids | IdentifierSet.of(frame.get("unit", pd.Series(dtype=str)), f"{assignment}:unit")
     if person and t.units.candidates:

@@ -2,8 +2,10 @@
 
 Two safeguards, applied to every page meant for the Board:
 
-1. **Small-count suppression.** Every count of units, people or crimes shown is passed through
-   :func:`format_count`: counts below a threshold (default 10) are shown as ``<10``. This is the
+1. **Small-count suppression.** Every count of people shown (persons, or units of a person-level
+   trial) is passed through :func:`format_count`: counts below a threshold (default 10) are
+   shown as ``<10``. Suppression protects people: counts of places or months reveal no one and
+   are shown as they are (``persons=False``). This is the
    usual threshold rule of official statistics (ONS 2021, *Statistical disclosure control policy
    for tables*; Hundepool et al. 2012, *Statistical Disclosure Control*, ch. 5).
 2. **Identifier scan.** Before a page is written, :func:`check_no_identifiers` scans the rendered
@@ -78,11 +80,16 @@ def is_suppressed(n: int | float | None, threshold: int = DEFAULT_THRESHOLD) -> 
     return n is not None and 0 < n < threshold
 
 
-def format_count(n: int | float | None, threshold: int = DEFAULT_THRESHOLD) -> str:
-    """A count as shown to the Board: ``<10`` when suppressed, ``-`` when unknown."""
+def format_count(
+    n: int | float | None, threshold: int = DEFAULT_THRESHOLD, *, persons: bool = True
+) -> str:
+    """A count as shown to the Board: ``<10`` when a small count of people, ``-`` when unknown.
+
+    ``persons=False`` (counts of places, months, trials) is never suppressed.
+    """
     if n is None or (isinstance(n, float) and n != n):
         return "-"
-    if is_suppressed(n, threshold):
+    if persons and is_suppressed(n, threshold):
         return f"<{threshold}"
     return f"{int(n):,}"
 

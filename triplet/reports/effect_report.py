@@ -115,6 +115,10 @@ def context_for(trial_file: Any) -> ReportContext:
     """The :class:`ReportContext` of an already loaded ``TrialFile``."""
     d = Path(trial_file.dir)
     assignment = None
+    if (d / "assignment.csv").exists():
+        from triplet.registry.lock import verify_artefacts
+
+        verify_artefacts(trial_file)  # issue 10, defect 1
     if (d / "assignment.csv").exists() and _place_day(trial_file.trial):
         from triplet.testing.crossover import read_schedule
 

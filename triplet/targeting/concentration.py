@@ -249,11 +249,18 @@ class ConcentrationReport:
                     f"{verb} {pct}% of crimes."
                 )
         if np.isfinite(self.gini_harm) and np.isfinite(self.gini_count):
-            more = "more" if self.gini_harm > self.gini_count else "less"
+            gh, gc = f"{self.gini_harm:.2f}", f"{self.gini_count:.2f}"
+            # the words follow the numbers as shown (two decimals), never the hidden digits
+            compare = (
+                "as concentrated as"
+                if gh == gc
+                else (
+                    "more concentrated than" if float(gh) > float(gc) else "less concentrated than"
+                )
+            )
             out.append(
-                f"Harm is {more} concentrated than count across {self.n_units:,} {noun}"
-                f"{zeros} (Gini {self.gini_harm:.2f} for harm, {self.gini_count:.2f} "
-                f"for count)."
+                f"Harm is {compare} count across {self.n_units:,} {noun}"
+                f"{zeros} (Gini {gh} for harm, {gc} for count)."
             )
         if self.repeat:
             r = self.repeat

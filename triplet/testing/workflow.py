@@ -14,13 +14,21 @@ is a pure function of the registration, the data and the seed, a rerun recompute
 assignment the registered procedure gives (otherwise the rerun refuses and says why); a lock
 whose hashes match the assignment only needs the status. A trial whose status is past
 ``registered`` is never assigned again.
+
+Only one ``triplet assign`` of a trial runs at a time: the run holds an exclusive ``flock`` on
+the trial's folder from before it reads the status until the status is written; a second run
+started meanwhile refuses at once and changes nothing (issue 10, defect 6).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
+import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +104,24 @@ class AssignReport:
 def _stale_temps(folder: Path) -> list[Path]:
     pats = (".assignment.csv.*.tmp", ".lock.json.*.tmp", ".trial.yaml.*.tmp")
     return [p for pat in pats for p in folder.glob(pat)]
+
+
+@contextlib.contextmanager
+def _exclusive(tf: TrialFile) -> Iterator[None]:
+    """Hold an exclusive lock on the trial's folder, or refuse (StateError) if another process
+    holds it. The kernel releases the lock when the process ends, even on ``kill -9``."""
+    fd = os.open(tf.dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StateError(
+                f"trial {tf.id} is being assigned by another `triplet assign` right now; "
+                "nothing was changed. Wait for it to finish, then check the trial's status"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _check_status(tf: TrialFile) -> None:
@@ -200,9 +226,19 @@ def assign_trial(
     lock (``power_check``); with ``require_power`` an underpowered trial is refused before
     anything is written. ``power_sims=0`` skips the guard (recorded as skipped).
     """
+    tf = find_trial(registry, trial_id)
+    if dry_run:
+        return _assign(tf, True, require_power, power_sims)
+    with _exclusive(tf):
+        tf = find_trial(registry, trial_id)  # the status as it is now that we hold the lock
+        return _assign(tf, False, require_power, power_sims)
+
+
+def _assign(
+    tf: TrialFile, dry_run: bool, require_power: bool, power_sims: int | None
+) -> AssignReport:
     from triplet.testing.power_guard import GUARD_SIMS, power_check
 
-    tf = find_trial(registry, trial_id)
     _check_status(tf)
     if tf.trial.design.method is DesignMethod.place_day:
         return assign_place_day_trial(tf, dry_run=dry_run, require_power=require_power)

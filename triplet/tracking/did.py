@@ -34,20 +34,23 @@ same as fixest's ``k_fixef="full"``).
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from triplet.errors import InputError
+from triplet.errors import ConvergenceError, InputError, Problem
 from triplet.io import jsonable
 
 __all__ = ["DidResult", "FixedEffectsFit", "check_columns", "did", "fit_fixed_effects"]
 
 Ssc = Literal["fixest", "linearmodels", "none"]
+SSC_CHOICES: tuple[str, ...] = get_args(Ssc)
 
 
 def check_columns(frame: pd.DataFrame, columns: dict[str, str | None], what: str = "panel") -> None:
@@ -148,15 +151,21 @@ def _map_demean(
     out = mats.astype(float).copy()
     wsum = [np.bincount(c, weights=w, minlength=n) for c, n in fes]
     scale = np.maximum(np.abs(out).max(axis=0), 1.0)
+    change = float("inf")
     for _ in range(max_iter):
         prev = out.copy()
         for (c, n), ws in zip(fes, wsum, strict=True):
             for j in range(out.shape[1]):
                 m = np.bincount(c, weights=w * out[:, j], minlength=n) / ws
                 out[:, j] -= m[c]
-        if np.max(np.abs(out - prev).max(axis=0) / scale) < tol:
-            break
-    return out
+        change = float(np.max(np.abs(out - prev).max(axis=0) / scale))
+        if change < tol:
+            return out
+    raise ConvergenceError(
+        f"the fixed effects were not swept out: alternating projections stopped after "
+        f"{max_iter} iterations with a relative change of {change:.2g} (tolerance {tol:g}); "
+        "the panel is too sparse or badly connected for these fixed effects"
+    )
 
 
 def fit_fixed_effects(
@@ -203,7 +212,11 @@ def fit_fixed_effects(
     yd = demeaned[:, 0] * sw
     Xd = demeaned[:, 1:] * sw[:, None]
     xtx = Xd.T @ Xd
-    if np.linalg.matrix_rank(xtx) < Xd.shape[1]:
+    # variation left after the fixed effects, relative to the variation about the mean: a
+    # regressor that is a combination of the fixed effects leaves only rounding error
+    X0 = (X - X.mean(axis=0)) * sw[:, None]
+    left = np.diag(xtx) / np.maximum((X0**2).sum(axis=0), np.finfo(float).tiny)
+    if np.linalg.matrix_rank(xtx) < Xd.shape[1] or (left < 1e-10).any():
         raise InputError(
             "the treatment indicator is collinear with the fixed effects (no variation left: "
             "are there both treated and untreated unit-months in the post period?)"
@@ -234,7 +247,9 @@ def fit_fixed_effects(
     elif ssc == "none":
         df_k, factor = k, 1.0
     else:
-        raise ValueError(f"unknown small-sample correction {ssc!r}")
+        raise InputError(
+            f"unknown small-sample correction ssc={ssc!r}; use one of {', '.join(SSC_CHOICES)}"
+        )
     return FixedEffectsFit(
         params=beta,
         cov=sandwich * factor,
@@ -384,7 +399,7 @@ def did(
     block: str | None = None,
     alpha: float = 0.05,
     method: Literal["auto", "panelols"] = "auto",
-    ssc: Ssc = "fixest",
+    ssc: Ssc | None = None,
 ) -> DidResult:
     """Two-way fixed-effects difference-in-differences on any unit x time panel.
 
@@ -393,7 +408,15 @@ def did(
     effects by block x time effects (blocked or paired randomisation). Effects are in the units
     of ``outcome`` per unit-period. References: Angrist & Pischke (2009); Bertrand, Duflo &
     Mullainathan (2004) on clustering; Cameron & Miller (2015) for CRV1.
+
+    ``ssc`` defaults to ``"fixest"`` (``"linearmodels"`` with ``method="panelols"``, the only
+    correction PanelOLS applies here). Every input is checked before any estimation: ``alpha``
+    in (0, 1), a known ``ssc`` and ``method``, finite outcomes and positive finite weights, one
+    row per unit x period, and a treatment that is not collinear with the fixed effects.
+    Problems name the 1-based row of ``panel`` as their ``line``.
     """
+    _check_options(alpha, method, ssc)
+    ssc = ssc or ("linearmodels" if method == "panelols" else "fixest")
     check_columns(
         panel,
         {
@@ -411,39 +434,70 @@ def did(
     missing = df.isna().any(axis=1)
     if missing.any():
         bad = df.columns[df.isna().any()].tolist()
+        row = int(np.flatnonzero(missing.to_numpy())[0])
+        first_bad = next(c for c in df.columns if pd.isna(df[c].iloc[row]))
         raise InputError(
-            f"{int(missing.sum())} rows have missing values in {', '.join(bad)} "
-            f"(first at row {int(np.flatnonzero(missing.to_numpy())[0]) + 1})",
-            file="panel",
+            Problem(
+                "panel",
+                f"{int(missing.sum())} rows have missing values in {', '.join(map(str, bad))} "
+                f"(first at row {row + 1})",
+                line=row + 1,
+                field=str(first_bad),
+            )
         )
     y = pd.to_numeric(df[outcome], errors="coerce")
     if y.isna().any():
         row = int(np.flatnonzero(y.isna().to_numpy())[0])
         raise InputError(
-            f"outcome column {outcome!r} is not numeric (row {row + 1}: {df[outcome].iloc[row]!r})",
-            file="panel",
+            Problem(
+                "panel",
+                f"outcome column {outcome!r} is not numeric (row {row + 1}: "
+                f"{df[outcome].iloc[row]!r})",
+                line=row + 1,
+                field=outcome,
+            )
         )
+    yv = y.to_numpy(dtype=float)
+    _check_finite(yv, outcome, "outcome")
     d = _indicator(df[treated], treated)
     if d.min() == d.max():
-        raise InputError(f"treated column {treated!r} has no variation (all {d[0]:g})")
-    cl_name = cluster or unit
-    yv = y.to_numpy(dtype=float)
-    w = None if weights is None else pd.to_numeric(df[weights], errors="coerce").to_numpy(float)
-    if method == "panelols":
-        fit = _panelols(df, yv, d, unit, time, cl_name, w, block)
-        ssc = "linearmodels"
-    else:
-        fit = fit_fixed_effects(
-            yv,
-            d[:, None],
-            unit=df[unit].to_numpy(),
-            time=df[time].to_numpy(),
-            cluster=df[cl_name].to_numpy(),
-            block=None if block is None else df[block].to_numpy(),
-            weights=w,
-            ssc=ssc,
+        raise InputError(
+            Problem("panel", f"has no variation (all {d[0]:g})", field=treated),
         )
+    w = None
+    if weights is not None:
+        w = pd.to_numeric(df[weights], errors="coerce").to_numpy(float)
+        _check_finite(w, weights, "weight")
+        if (w <= 0).any():
+            row = int(np.flatnonzero(w <= 0)[0])
+            raise InputError(
+                Problem("panel", f"weights must be positive (row {row + 1}: {w[row]:g})",
+                        line=row + 1, field=weights)
+            )  # fmt: skip
+    _check_unique(df, unit, time)
+    _check_identified(df, d, unit, time, block, treated)
+    cl_name = cluster or unit
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            if method == "panelols":
+                fit = _panelols(df, yv, d, unit, time, cl_name, w, block)
+            else:
+                fit = fit_fixed_effects(
+                    yv,
+                    d[:, None],
+                    unit=df[unit].to_numpy(),
+                    time=df[time].to_numpy(),
+                    cluster=df[cl_name].to_numpy(),
+                    block=None if block is None else df[block].to_numpy(),
+                    weights=w,
+                    ssc=ssc,
+                )
+        except (FloatingPointError, RuntimeWarning) as exc:
+            raise _overflow(yv, outcome, exc) from None
     est, se = float(fit.params[0]), float(fit.se[0])
+    if not (math.isfinite(est) and math.isfinite(se)):
+        raise _overflow(yv, outcome, None)
     dof = fit.df_t
     tcrit = stats.t.ppf(1 - alpha / 2, dof)
     tstat = est / se if se > 0 else float("nan")
@@ -474,6 +528,121 @@ def did(
     )
 
 
+def _check_options(alpha: float, method: str, ssc: str | None) -> None:
+    """The scalar options, before any data is touched."""
+    try:
+        ok = 0.0 < float(alpha) < 1.0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InputError(
+            Problem("did", f"alpha must be between 0 and 1 (exclusive), not {alpha!r}",
+                    field="alpha")
+        )  # fmt: skip
+    if method not in ("auto", "panelols"):
+        raise InputError(
+            Problem("did", f"unknown method {method!r}; use auto or panelols", field="method")
+        )
+    if ssc is not None and ssc not in SSC_CHOICES:
+        raise InputError(
+            Problem(
+                "did",
+                f"unknown small-sample correction {ssc!r}; use one of {', '.join(SSC_CHOICES)}",
+                field="ssc",
+            )
+        )
+    if method == "panelols" and ssc not in (None, "linearmodels"):
+        raise InputError(
+            Problem(
+                "did",
+                f"method='panelols' applies linearmodels' correction (debiased, group_debias), "
+                f"not ssc={ssc!r}; pass ssc='linearmodels' or leave it out, or use "
+                "method='auto' for that correction",
+                field="ssc",
+            )
+        )
+
+
+def _check_finite(v: np.ndarray, column: str, what: str) -> None:
+    bad = ~np.isfinite(v)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            Problem(
+                "panel",
+                f"{what} values must be finite numbers: {int(bad.sum())} are not "
+                f"(first at row {row + 1}: {v[row]!r})",
+                line=row + 1,
+                field=column,
+            )
+        )
+
+
+def _overflow(y: np.ndarray, outcome: str, exc: BaseException | None) -> InputError:
+    row = int(np.argmax(np.abs(y)))
+    return InputError(
+        Problem(
+            "panel",
+            f"outcome values are too large to estimate with (the computation overflowed; "
+            f"largest |value| {abs(y[row]):.3g} at row {row + 1}); rescale the outcome",
+            line=row + 1,
+            field=outcome,
+        )
+    )
+
+
+def _check_unique(df: pd.DataFrame, unit: str, time: str) -> None:
+    dup = df.duplicated([unit, time], keep=False).to_numpy()
+    if not dup.any():
+        return
+    first = int(np.flatnonzero(dup)[0])
+    key = (df[unit].iloc[first], df[time].iloc[first])
+    same = np.flatnonzero(dup & (df[unit].to_numpy() == key[0]) & (df[time].to_numpy() == key[1]))
+    rows = " and ".join(str(int(r) + 1) for r in same[:3]) + (" ..." if len(same) > 3 else "")
+    n_extra = int(df.duplicated([unit, time]).sum())
+    raise InputError(
+        Problem(
+            "panel",
+            f"one row per {unit} x {time} is needed: rows {rows} are all {unit} {key[0]!r}, "
+            f"{time} {key[1]!r} ({n_extra} duplicated row{'s' if n_extra != 1 else ''} in "
+            "all); remove or aggregate them",
+            line=first + 1,
+            field=f"{unit},{time}",
+        )
+    )
+
+
+def _check_identified(
+    df: pd.DataFrame, d: np.ndarray, unit: str, time: str, block: str | None, treated: str
+) -> None:
+    """The treatment must vary within units and within periods (block x periods): otherwise
+    it is collinear with the fixed effects and no effect is identified."""
+    dd = pd.Series(d, index=df.index)
+    per = [df[time]] if block is None else [df[block], df[time]]
+    where = time if block is None else f"{block} x {time}"
+    if (dd.groupby(per, sort=False, observed=True).nunique() <= 1).all():
+        raise InputError(
+            Problem(
+                "panel",
+                f"varies only with {where}: in every {where} all units have the same "
+                "treatment (e.g. every unit treated from the same period), so it is collinear "
+                f"with the {where} fixed effects and no effect is identified; a comparison "
+                "group that is untreated in the treated periods is needed",
+                field=treated,
+            )
+        )
+    if (dd.groupby(df[unit], sort=False, observed=True).nunique() <= 1).all():
+        raise InputError(
+            Problem(
+                "panel",
+                f"varies only between {unit}s: no {unit} changes treatment over {time}, so it "
+                f"is collinear with the {unit} fixed effects and no effect is identified; "
+                "periods before treatment are needed",
+                field=treated,
+            )
+        )
+
+
 def _indicator(s: pd.Series, name: str) -> np.ndarray:
     if s.dtype == bool:
         return s.to_numpy(dtype=float)
@@ -482,8 +651,13 @@ def _indicator(s: pd.Series, name: str) -> np.ndarray:
     if not ok.all():
         row = int(np.flatnonzero(~ok.to_numpy())[0])
         raise InputError(
-            f"treated column {name!r} must be 0/1 or true/false (row {row + 1}: {s.iloc[row]!r})",
-            file="panel",
+            Problem(
+                "panel",
+                f"treated column {name!r} must be 0/1 or true/false (row {row + 1}: "
+                f"{s.iloc[row]!r})",
+                line=row + 1,
+                field=name,
+            )
         )
     return v.to_numpy(dtype=float)
 

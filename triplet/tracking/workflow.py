@@ -665,7 +665,7 @@ def _save_figure(fig_or_ax, path: Path) -> Path:
 
 
 def _preflight(tf) -> None:
-    from triplet.registry.lock import check_lock, read_lock
+    from triplet.registry.lock import check_lock, read_lock, verify_artefacts
 
     if not tf.assignment_path.exists():
         raise StateError(
@@ -684,6 +684,7 @@ def _preflight(tf) -> None:
             f"trial {tf.id}: the registration changed after it was locked without a recorded "
             f"deviation ({fields}); nothing was analysed:\n  {listing}"
         )
+    verify_artefacts(tf)  # assignment.csv as locked (issue 10, defect 1)
 
 
 #: The analysed panel written beside results.json (unit ids are pseudonymised for people).
