@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tests.testing.conftest import make_units
 from triplet.errors import InputError, StateError
-from triplet.registry.models import Design
+from triplet.registry.models import Design, DesignMethod
 from triplet.testing import assignment as A
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -224,11 +224,23 @@ def test_matched_pair_one_treated_per_pair_and_odd_unit_reported():
 
 
 def test_matched_pair_needs_one_to_one():
+    """Refused by the registration model (so `triplet validate` finds it; issue 15 item 4),
+    and still by the procedure for a design built without validation."""
+    from pydantic import ValidationError
+
+    from triplet.registry.models import AllocationRatio
+
+    with pytest.raises(ValidationError, match="1:1"):
+        Design(method="matched_pair", seed=1, allocation={"treatment": 1, "control": 2})
+    design = Design.model_construct(
+        method=DesignMethod.matched_pair,
+        seed=1,
+        allocation=AllocationRatio(treatment=1, control=2),
+        block_by=None,
+        pair_on=["baseline_harm"],
+    )
     with pytest.raises(InputError, match="1:1"):
-        A.assign(
-            make_units(10),
-            Design(method="matched_pair", seed=1, allocation={"treatment": 1, "control": 2}),
-        )
+        A.assign(make_units(10), design)
 
 
 def test_draws_reuse_the_assignment_tables_pairs():

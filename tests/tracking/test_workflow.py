@@ -345,3 +345,106 @@ def test_block_att_in_the_track_with_odd_sized_blocks(tmp_path):
     assert sum(b["att_weight"] for b in rec["blocks"]) == pytest.approx(1)
     assert any(abs(b["att_weight"] - b["twfe_weight"]) > 1e-6 for b in rec["blocks"])
     assert any("n p (1 - p)" in n for n in rep.results["notes"])
+
+
+def _follows_the_design(results) -> list[str]:
+    """Analyses whose fixed effects are neither the design's nor explained in their notes."""
+    design = results["fixed_effects"]
+    off = []
+    for a in results["analyses"]:
+        if a["estimator"] in ("block_att",) or a.get("estimate") is None:
+            continue
+        fe = a.get("fixed_effects")
+        if not isinstance(fe, str | None):  # issue 16's CACE records a bool here: follow-up
+            continue
+        if fe == design or (fe and fe.startswith("none")):
+            continue
+        if fe and "not used" in (a.get("notes") or ""):
+            continue
+        off.append(f"{a['name']}: {fe}")
+    return off
+
+
+def test_every_estimator_follows_the_design_fixed_effects(hotspot, assigned_registry):
+    """Issue 10 defect 12: the Poisson DiD (and every other estimator) uses the registered
+    design's block x month effects, like the TWFE DiD, or says why not."""
+    r = hotspot.results
+    assert r["fixed_effects"] == "unit + block x month"
+    pois = next(a for a in r["analyses"] if a["estimator"] == "poisson_did")
+    assert pois["fixed_effects"] == "unit + block x month"
+    es = next(a for a in r["analyses"] if a["estimator"] == "event_study")
+    assert es["fixed_effects"] == "unit + block x month"
+    assert _follows_the_design(r) == []
+    # the recorded Poisson estimate is the block x month fit on the written panel
+    import pandas as pd
+
+    from triplet.tracking import count_did
+
+    panel = pd.read_csv(hotspot.results_path.parent / "panel.csv", dtype={"unit": str})
+    panel = panel[panel["period"] != "follow_up"]
+    kw = {"outcome": pois["measure"], "unit": "unit", "time": "month", "treated": "d"}
+    with_blocks = count_did(panel, **kw, cluster=r["cluster"], block="block")
+    assert pois["log_effect"] == pytest.approx(with_blocks.log_rate_ratio, abs=1e-9)
+
+
+def test_paired_design_poisson_primary_uses_pair_by_month(assigned_registry):
+    rep = track_trial(
+        assigned_registry, "offender-focus", rerun=True, draws=100, progress=False, bayes=False
+    )
+    assert rep.results["fixed_effects"] == "unit + pair x month"
+    assert rep.results["primary"]["fixed_effects"] == "unit + pair x month"
+    assert _follows_the_design(rep.results) == []
+
+
+def test_results_record_the_hash_of_the_analysed_assignment(hotspot, assigned_registry):
+    """Issue 10 defect 1 (second half): results.json holds the SHA-256 of the bytes that were
+    analysed, read once, not the hash copied from lock.json."""
+    import hashlib
+
+    from triplet.tracking import workflow
+
+    tf = find_trial(assigned_registry, "hotspot-patrol")
+    data = tf.assignment_path.read_bytes()
+    assert hotspot.results["assignment_sha256"] == hashlib.sha256(data).hexdigest()
+    frame, digest = workflow._read_assignment(tf)
+    assert digest == hashlib.sha256(data).hexdigest() and len(frame) == 40
+
+
+def test_read_assignment_hashes_what_it_parses(tmp_path, assigned_registry):
+    """The hash and the table come from the same bytes (no second read of the file)."""
+    import hashlib
+    from types import SimpleNamespace
+
+    from triplet.tracking import workflow
+
+    src = find_trial(assigned_registry, "hotspot-patrol").assignment_path.read_bytes()
+    swapped = src.replace(b"treatment", b"TMP").replace(b"control", b"treatment")
+    swapped = swapped.replace(b"TMP", b"control")
+    path = tmp_path / "assignment.csv"
+    path.write_bytes(swapped)
+    tf = find_trial(assigned_registry, "hotspot-patrol")
+    frame, digest = workflow._read_assignment(SimpleNamespace(assignment_path=path, trial=tf.trial))
+    assert digest == hashlib.sha256(swapped).hexdigest() != hashlib.sha256(src).hexdigest()
+    assert (frame["arm"] == "treatment").sum() == swapped.count(b"treatment")
+
+
+def test_randomisation_draws_come_from_a_spawned_stream(monkeypatch, assigned_registry):
+    """Issue 15 item 6: the redrawn assignments use the child stream of the registered seed
+    (SeedSequence spawning), not ``design.seed + 1``."""
+    import triplet.testing.assignment as assignment_module
+    from triplet.seeds import stream_seed
+
+    seeds = []
+    real = assignment_module.draw_assignments
+
+    def spy(units, design, n_draws, seed=None):
+        seeds.append(seed)
+        return real(units, design, n_draws, seed)
+
+    monkeypatch.setattr(assignment_module, "draw_assignments", spy)
+    track_trial(
+        assigned_registry, "hotspot-patrol", rerun=True, draws=50, progress=False, bayes=False
+    )
+    design_seed = find_trial(assigned_registry, "hotspot-patrol").trial.design.seed
+    assert stream_seed(design_seed, "randomisation_inference") in seeds
+    assert design_seed + 1 not in seeds and design_seed + 2 not in seeds

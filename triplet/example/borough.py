@@ -39,6 +39,7 @@ import pandas as pd
 from numpy.random import PCG64, Generator
 
 from triplet.example.offences import OFFENCE_MIX
+from triplet.io import jsonable
 from triplet.records.schema import record_column_names
 
 __all__ = ["GENERATOR_VERSION", "SYNTHETIC_LABEL", "Borough", "generate_borough", "write_borough"]
@@ -130,13 +131,15 @@ class Borough:
 
     def to_dict(self) -> dict[str, Any]:
         """The meta data and headline sizes (JSON-ready)."""
-        return {
-            **self.meta,
-            "n_records": len(self.records),
-            "n_lsoas": len(self.lsoas),
-            "n_offenders": len(self.offenders),
-            "n_victims": len(self.victims),
-        }
+        return jsonable(
+            {
+                **self.meta,
+                "n_records": len(self.records),
+                "n_lsoas": len(self.lsoas),
+                "n_offenders": len(self.offenders),
+                "n_victims": len(self.victims),
+            }
+        )
 
     def plot(self, ax=None):
         """Map of crimes per LSOA on the local grid (labelled SYNTHETIC)."""

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 
 __all__ = [
     "BNG",
@@ -130,7 +131,7 @@ class Boundaries:
         row = self.summary().iloc[0].to_dict()
         row = {k: (None if pd.isna(v) else v) for k, v in row.items()}
         row.update({"where": dict(self.where), "notes": list(self.notes)})
-        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+        return jsonable({k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()})
 
     def plot(self, ax=None):
         """Outline map of the areas (metres, British National Grid)."""

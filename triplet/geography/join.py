@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 
 __all__ = ["JOIN_STATUSES", "PointsInAreas", "join_points"]
 
@@ -93,16 +94,18 @@ class PointsInAreas:
 
     def to_dict(self) -> dict:
         """JSON-ready counts (no point-level data)."""
-        return {
-            "column": self.column,
-            "n_points": self.n_points,
-            "n_inside": self.n_inside,
-            "n_several": self.n_several,
-            "n_outside": self.n_outside,
-            "n_no_coordinates": self.n_no_coordinates,
-            "n_areas": len(self.n_per_area),
-            "n_empty_areas": int((self.n_per_area["n"] == 0).sum()),
-        }
+        return jsonable(
+            {
+                "column": self.column,
+                "n_points": self.n_points,
+                "n_inside": self.n_inside,
+                "n_several": self.n_several,
+                "n_outside": self.n_outside,
+                "n_no_coordinates": self.n_no_coordinates,
+                "n_areas": len(self.n_per_area),
+                "n_empty_areas": int((self.n_per_area["n"] == 0).sum()),
+            }
+        )
 
     def plot(self, ax=None):
         """Bar chart of points by status."""

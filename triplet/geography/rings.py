@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 
 __all__ = ["BufferRings", "buffer_rings", "candidates_with_polygon_buffers", "polygon_buffers"]
 
@@ -65,17 +66,19 @@ class BufferRings:
 
     def to_dict(self) -> dict:
         """JSON-ready bands and their areas."""
-        return {
-            "distances_m": list(self.distances_m),
-            "treated": self.table.loc[self.table["role"] == "treated", "unit"].tolist(),
-            "bands": {
-                lab: self.table.loc[
-                    (self.table["role"] == "buffer") & (self.table["band_label"] == lab), "unit"
-                ].tolist()
-                for lab in dict.fromkeys(self.table["band_label"].dropna())
-                if lab != "treated"
-            },
-        }
+        return jsonable(
+            {
+                "distances_m": list(self.distances_m),
+                "treated": self.table.loc[self.table["role"] == "treated", "unit"].tolist(),
+                "bands": {
+                    lab: self.table.loc[
+                        (self.table["role"] == "buffer") & (self.table["band_label"] == lab), "unit"
+                    ].tolist()
+                    for lab in dict.fromkeys(self.table["band_label"].dropna())
+                    if lab != "treated"
+                },
+            }
+        )
 
     def plot(self, ax=None, polygons=None):
         """Map of treated areas, buffer bands and the rest (needs the polygons)."""

@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from triplet.io import jsonable
+
 __all__ = ["TrialMap", "trial_boundaries", "trial_map", "trial_map_uri"]
 
 
@@ -51,10 +53,14 @@ class TrialMap:
         return self.roles.value_counts().rename_axis("role").rename("areas").reset_index()
 
     def to_dict(self) -> dict:
-        return {
-            "trial": self.trial_id,
-            "areas": {str(r.role): int(r.areas) for r in self.summary().itertuples(index=False)},
-        }
+        return jsonable(
+            {
+                "trial": self.trial_id,
+                "areas": {
+                    str(r.role): int(r.areas) for r in self.summary().itertuples(index=False)
+                },
+            }
+        )
 
     def plot(self, ax=None, *, title: str | None = None, small: bool = False):
         """The roles map (Okabe-Ito colours, legend with area counts, scale bar)."""

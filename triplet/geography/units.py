@@ -24,6 +24,7 @@ import pandas as pd
 
 from triplet.errors import InputError, Problem
 from triplet.geography.boundaries import Boundaries
+from triplet.io import jsonable
 
 __all__ = ["UNITS_COLUMNS", "Units", "units_from_boundaries"]
 
@@ -96,7 +97,7 @@ class Units:
                 "boundaries": self.boundaries.to_dict(),
             }
         )
-        return row
+        return jsonable(row)
 
     def report(self) -> str:
         """Plain sentences for the command line."""

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 
 __all__ = ["LsoaLookup", "VintageMap", "convert_lsoa_codes", "read_lsoa_lookup"]
 
@@ -126,12 +127,12 @@ class VintageMap:
         return "; ".join(parts) + "."
 
     def to_dict(self) -> dict:
-        return {
+        return jsonable({
             "source_vintage": self.source_vintage,
             "target_vintage": self.target_vintage,
             "counts": {r.status: int(r.n) for r in self.summary().itertuples(index=False)},
             "unmapped_codes": self.problems.to_dict(orient="records"),
-        }
+        })
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 
 __all__ = ["Expected", "design_matrix", "expected_values"]
 
@@ -67,15 +68,17 @@ class Expected:
 
     def to_dict(self) -> dict[str, Any]:
         t = self.table.astype({"month": "str"}).astype(object)
-        return {
-            "model": "quasi-Poisson GLM, log link",
-            "terms": self.terms,
-            "dispersion": float(self.dispersion),
-            "level": self.level,
-            "n_baseline": self.n_baseline,
-            "notes": list(self.notes),
-            "months": t.where(t.notna(), None).to_dict("records"),
-        }
+        return jsonable(
+            {
+                "model": "quasi-Poisson GLM, log link",
+                "terms": self.terms,
+                "dispersion": float(self.dispersion),
+                "level": self.level,
+                "n_baseline": self.n_baseline,
+                "notes": list(self.notes),
+                "months": t.where(t.notna(), None).to_dict("records"),
+            }
+        )
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 
 __all__ = ["Funnel", "funnel", "overdispersion_phi", "poisson_limit"]
 
@@ -76,14 +77,16 @@ class Funnel:
 
     def to_dict(self) -> dict[str, Any]:
         t = self.table.astype(object)
-        return {
-            "target": self.target,
-            "method": self.method,
-            "phi": self.phi,
-            "tau2": self.tau2,
-            "per": self.per,
-            "units": t.where(t.notna(), None).to_dict("records"),
-        }
+        return jsonable(
+            {
+                "target": self.target,
+                "method": self.method,
+                "phi": self.phi,
+                "tau2": self.tau2,
+                "per": self.per,
+                "units": t.where(t.notna(), None).to_dict("records"),
+            }
+        )
 
     def flagged(self) -> dict[str, Any]:
         """Target rate (per ``per``), method and the areas above / below the 99.8% limits."""

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, OverwriteError
+from triplet.io import jsonable
 from triplet.performance.expected import Expected, expected_values
 from triplet.performance.framework import FrameworkFile, Indicator, load_framework
 from triplet.performance.funnel import Funnel, funnel
@@ -129,13 +130,15 @@ class IndicatorResult:
         return self.table(DEFAULT_THRESHOLD)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.indicator.id,
-            "variation": self.variation.to_dict(),
-            "assurance": self.assurance.to_dict(),
-            "signals": self.signal_segments() if not self.withheld else [],
-            "year_to_date": self.ytd.to_dict() if self.ytd and not self.withheld else None,
-        }
+        return jsonable(
+            {
+                "id": self.indicator.id,
+                "variation": self.variation.to_dict(),
+                "assurance": self.assurance.to_dict(),
+                "signals": self.signal_segments() if not self.withheld else [],
+                "year_to_date": self.ytd.to_dict() if self.ytd and not self.withheld else None,
+            }
+        )
 
     def plot(self, ax=None):
         """The indicator's control chart."""
@@ -249,21 +252,23 @@ class Monitor:
                 }
             )
         rows = self.summary().astype(object)
-        return {
-            "name": self.name,
-            "as_of": self.as_of,
-            "synthetic": self.synthetic,
-            "not_an_effect": NOT_AN_EFFECT,
-            "baseline": self.baseline,
-            "selection": self.selection,
-            "rules": {"run": self.run, "trend": self.trend, "limits_sigma": 3},
-            "simulated_shift": self.shift,
-            "threshold": self.threshold,
-            "indicators": inds,
-            "trials": [t.to_dict() for t in self.trials],
-            "notes": self.notes,
-            "months": rows.where(rows.notna(), None).to_dict("records"),
-        }
+        return jsonable(
+            {
+                "name": self.name,
+                "as_of": self.as_of,
+                "synthetic": self.synthetic,
+                "not_an_effect": NOT_AN_EFFECT,
+                "baseline": self.baseline,
+                "selection": self.selection,
+                "rules": {"run": self.run, "trend": self.trend, "limits_sigma": 3},
+                "simulated_shift": self.shift,
+                "threshold": self.threshold,
+                "indicators": inds,
+                "trials": [t.to_dict() for t in self.trials],
+                "notes": self.notes,
+                "months": rows.where(rows.notna(), None).to_dict("records"),
+            }
+        )
 
     def plot(self, ax=None):
         """All indicators' charts, one panel each (a matplotlib Figure)."""

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.random import PCG64, Generator
 
+from triplet.io import jsonable
 from triplet.performance.spc import D2, RUN, TREND
 
 __all__ = [
@@ -52,12 +53,14 @@ class SignalRates:
         return pd.DataFrame([{"rule": k, "rate": v} for k, v in self.rates.items()])
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "n_series": self.n_series,
-            "n_baseline": self.n_baseline,
-            "n_monitor": self.n_monitor,
-            "rates": self.rates,
-        }
+        return jsonable(
+            {
+                "n_series": self.n_series,
+                "n_baseline": self.n_baseline,
+                "n_monitor": self.n_monitor,
+                "rates": self.rates,
+            }
+        )
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 
 __all__ = [
     "D2",
@@ -91,14 +92,16 @@ class ControlChart:
 
     def to_dict(self) -> dict[str, Any]:
         t = self.table.astype({"month": "str"}).astype(object)
-        return {
-            "method": self.method,
-            "sigma_z": _num(self.sigma_z),
-            "n_baseline": self.n_baseline,
-            "run": self.run,
-            "trend": self.trend,
-            "points": t.where(t.notna(), None).to_dict("records"),
-        }
+        return jsonable(
+            {
+                "method": self.method,
+                "sigma_z": _num(self.sigma_z),
+                "n_baseline": self.n_baseline,
+                "run": self.run,
+                "trend": self.trend,
+                "points": t.where(t.notna(), None).to_dict("records"),
+            }
+        )
 
     def plot(self, ax=None, *, title: str | None = None, ylabel: str | None = None):
         """The chart: points (orange = a signal), centre line, control limits."""

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 
 __all__ = ["YearToDate", "year_to_date"]
 
@@ -52,7 +53,7 @@ class YearToDate:
         return pd.DataFrame([self.to_dict()])
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "words": self.words}
+        return jsonable({**asdict(self), "words": self.words})
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import Problem
+from triplet.io import jsonable
 
 __all__ = ["SKIPPED_COLUMNS", "RecordsRead", "empty_skipped", "skipped_problems", "skipped_table"]
 
@@ -133,20 +134,22 @@ class RecordsRead:
 
     def to_dict(self) -> dict:
         """JSON-ready counts and the skipped rows."""
-        return {
-            "files": list(self.files),
-            "n_read": int(self.n_read),
-            "n_kept": self.n_kept,
-            "n_skipped": self.n_skipped,
-            "n_no_location": self.n_no_location,
-            "n_generated_ids": self.n_generated_ids,
-            "n_repeated_ids": int(self.n_repeated_ids),
-            "skipped": [
-                {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-                for row in self.skipped.to_dict(orient="records")
-            ],
-            "notes": list(self.notes),
-        }
+        return jsonable(
+            {
+                "files": list(self.files),
+                "n_read": int(self.n_read),
+                "n_kept": self.n_kept,
+                "n_skipped": self.n_skipped,
+                "n_no_location": self.n_no_location,
+                "n_generated_ids": self.n_generated_ids,
+                "n_repeated_ids": int(self.n_repeated_ids),
+                "skipped": [
+                    {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                    for row in self.skipped.to_dict(orient="records")
+                ],
+                "notes": list(self.notes),
+            }
+        )
 
     def plot(self, ax=None):
         """Bar chart of records kept per month (and a note of rows skipped)."""

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from triplet.errors import InputError, Problem
-from triplet.io import atomic_path, read_json, write_json
+from triplet.io import atomic_path, jsonable, read_json, write_json
 from triplet.records.police_uk import (
     _latest_outcomes,
     find_police_uk_files,
@@ -103,14 +103,16 @@ class StoreUpdate:
 
     def to_dict(self) -> dict:
         """JSON-ready summary."""
-        return {
-            "added": list(self.added),
-            "replaced": list(self.replaced),
-            "n_rows_before": self.n_rows_before,
-            "n_rows_after": self.n_rows_after,
-            "read": self.read.to_dict(),
-            "notes": list(self.notes),
-        }
+        return jsonable(
+            {
+                "added": list(self.added),
+                "replaced": list(self.replaced),
+                "n_rows_before": self.n_rows_before,
+                "n_rows_after": self.n_rows_after,
+                "read": self.read.to_dict(),
+                "notes": list(self.notes),
+            }
+        )
 
     def plot(self, ax=None):
         """Records kept per month in this update (see :meth:`RecordsRead.plot`)."""

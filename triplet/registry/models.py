@@ -121,6 +121,8 @@ class InterventionType(StrEnum):
 
 
 class UnitKind(StrEnum):
+    """What a unit of assignment is: a place, a person (pseudonymised) or a time slot."""
+
     place = "place"
     person = "person"
     time = "time"
@@ -161,6 +163,8 @@ class Estimator(StrEnum):
 
 
 class Owner(_Model):
+    """The person accountable for the trial and their agency."""
+
     name: str = Field(min_length=1, description="Person accountable for the trial.")
     agency: str = Field(min_length=1, description="Agency the owner works for.")
     email: str | None = Field(default=None, description="Contact address (optional).")
@@ -180,6 +184,8 @@ class Dosage(_Model):
 
 
 class Intervention(_Model):
+    """What is tested: its type, a description and (optionally) its dosage."""
+
     type: InterventionType = Field(
         description="Intervention type from the vocabulary (used to pool similar trials)."
     )
@@ -199,6 +205,8 @@ class Intervention(_Model):
 
 
 class Hypotheses(_Model):
+    """The primary (confirmatory) hypothesis and any secondary ones."""
+
     primary: str = Field(min_length=1, description="The confirmatory hypothesis.")
     secondary: list[str] = Field(
         description="Secondary hypotheses (exploratory).", default_factory=list
@@ -226,6 +234,8 @@ class Units(_Model):
 
 
 class Eligibility(_Model):
+    """Which units may enter the trial (minimum baseline harm or count, exclusions, rules)."""
+
     min_baseline_harm: float | None = Field(
         default=None,
         ge=0,
@@ -241,6 +251,8 @@ class Eligibility(_Model):
 
 
 class Outcome(_Model):
+    """One outcome: its name, measure (harm or count), crime types and harm index."""
+
     name: str = Field(description="Short name of the outcome, e.g. crime_harm.", min_length=1)
     measure: Literal["harm", "count"] = Field(
         description="harm (days of imprisonment) or count (crimes)."
@@ -255,6 +267,8 @@ class Outcome(_Model):
 
 
 class Outcomes(_Model):
+    """The primary outcome and the secondary outcomes (reported as exploratory)."""
+
     primary: Outcome = Field(description="The one primary outcome (confirmatory).")
     secondary: list[Outcome] = Field(
         description="Secondary outcomes (exploratory).", default_factory=list
@@ -291,6 +305,8 @@ class Matching(_Model):
 
 
 class AllocationRatio(_Model):
+    """Allocation ratio treatment:control (1:1 by default)."""
+
     treatment: int = Field(
         description="Treatment share of the allocation ratio (e.g. 1 of 1:1).", default=1, ge=1
     )
@@ -375,6 +391,10 @@ class PlaceDay(_Model):
 
 
 class Design(_Model):
+    """How units are allocated: the method, seed and the columns it needs (blocks, clusters,
+    pairs).
+    """
+
     method: DesignMethod = Field(description="How units are allocated to treatment and control.")
     seed: int = Field(ge=0, lt=2**63, description="Seed of numpy's PCG64 bit generator.")
     allocation: AllocationRatio = Field(
@@ -422,10 +442,18 @@ class Design(_Model):
             raise ValueError(f"method {m.value} needs cluster_by")
         if m is DesignMethod.matched_control and self.matching is None:
             raise ValueError("method matched_control needs a matching section")
+        a = self.allocation
+        if m is DesignMethod.matched_pair and a.treatment != a.control:
+            raise ValueError(
+                f"method matched_pair needs a 1:1 allocation (one unit of each pair treated), "
+                f"not {a.treatment}:{a.control}"
+            )
         return self
 
 
 class Period(_Model):
+    """A span of whole months, start and end inclusive (YYYY-MM)."""
+
     start: Month
     end: Month
 
@@ -441,6 +469,8 @@ class Period(_Model):
 
 
 class Periods(_Model):
+    """Baseline, treatment and (optional) follow-up months, in that order without overlap."""
+
     baseline: Period = Field(
         description="Months before treatment, used for eligibility, blocks and DiD."
     )
@@ -522,6 +552,10 @@ BAYESIAN_ESTIMATORS = frozenset({"bayesian_count", "bayesian_harm"})
 
 
 class AnalysisPlan(_Model):
+    """The analysis plan, fixed before outcomes are seen: primary and secondary estimators, alpha,
+    clustering, inference, the decision rule.
+    """
+
     primary: Estimator = Field(
         description="The one confirmatory estimator; the others are reported as exploratory."
     )
@@ -562,6 +596,17 @@ class AnalysisPlan(_Model):
         "estimator, bayesian with probability 0.975 for a Bayesian one).",
     )
 
+    @field_validator("primary")
+    @classmethod
+    def _primary_estimates_the_effect(cls, v: Estimator) -> Estimator:
+        if v is Estimator.displacement:
+            raise ValueError(
+                "displacement cannot be the primary analysis: it checks where crime went "
+                "(WDQ and buffer DiD around the treated units), not the effect on them; name "
+                "an effect estimator (e.g. twfe_did) and set analysis.buffer: true"
+            )
+        return v
+
     @model_validator(mode="after")
     def _rule_fits_primary(self) -> AnalysisPlan:
         rule = self.decision_rule
@@ -590,6 +635,8 @@ class AnalysisPlan(_Model):
 
 
 class Power(_Model):
+    """Power target of the primary test and how it is computed."""
+
     target: float = Field(description="Target power of the primary test.", default=0.8, gt=0, lt=1)
     method: Literal["analytic", "simulation"] = Field(
         default="simulation",
@@ -889,6 +936,42 @@ class Trial(_Model):
             raise ValueError("bayesian_count on the harm outcome: use bayesian_harm")
         return v
 
+    @field_validator("analysis")
+    @classmethod
+    def _analysis_fits_design(cls, v: AnalysisPlan, info: ValidationInfo) -> AnalysisPlan:
+        """The plan can be run on the design (checked here so ``validate`` finds it, not
+        ``track``): randomisation inference needs a randomised design, and the cluster level
+        must exist in the assignment (no silent fallback to units)."""
+        design = info.data.get("design")
+        if design is None:
+            return v
+        m = design.method
+        if m is DesignMethod.matched_control and Estimator.randomisation_inference in {
+            v.primary,
+            *v.secondary,
+        }:
+            raise ValueError(
+                "randomisation_inference needs a randomised design: method matched_control "
+                "chose the treated units, so there is no assignment procedure to re-run"
+            )
+        has = {
+            "unit": True,
+            "block": design.block_by is not None,
+            "pair": m in (DesignMethod.matched_pair, DesignMethod.matched_control),
+            "cluster": design.cluster_by is not None,
+        }
+        if not has[v.cluster]:
+            need = {
+                "block": "design.block_by (methods block, block_cluster)",
+                "pair": "pairs (methods matched_pair, matched_control)",
+                "cluster": "design.cluster_by (methods cluster, block_cluster)",
+            }[v.cluster]
+            raise ValueError(
+                f"cluster: {v.cluster}, but design method {m.value} has no {v.cluster}s "
+                f"(clustering by {v.cluster} needs {need}); cluster at the unit of assignment"
+            )
+        return v
+
     @field_validator("design")
     @classmethod
     def _place_day_places(cls, v: Design, info: ValidationInfo) -> Design:
@@ -969,12 +1052,13 @@ class Trial(_Model):
             raise ValueError("person-level units must be pseudonymised (pseudonymised: true)")
         return v
 
-    def source(self, kind: str) -> DataSource:
-        """The first data source of ``kind`` (records, units, ...)."""
-        for s in self.data_sources:
-            if s.kind == kind:
-                return s
-        raise KeyError(f"trial {self.id} has no data source of kind {kind!r}")
+    def source(self, kind: str) -> DataSource | None:
+        """The first data source of ``kind`` (records, units, ...), or None when there is none.
+
+        None, not an exception, is the "not found" signal: a ``KeyError`` caught around the
+        call would also hide a real bug inside whatever reads the source.
+        """
+        return next((s for s in self.data_sources if s.kind == kind), None)
 
 
 def place_day_span(scheme: PlaceDay, periods: Periods) -> tuple[dt.date, dt.date]:
@@ -986,6 +1070,8 @@ def place_day_span(scheme: PlaceDay, periods: Periods) -> tuple[dt.date, dt.date
 
 
 class RegistryEntry(_Model):
+    """One trial listed in registry.yaml: its id, folder and intervention type."""
+
     id: str = Field(
         description="Trial id (equals the id in trial.yaml and the folder name).",
         pattern=ID_PATTERN,

@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from triplet.errors import InputError, OverwriteError, TripletError
-from triplet.io import write_bytes, write_text
+from triplet.io import jsonable, write_bytes, write_text
 from triplet.registry.models import InterventionType, Status, Trial, UnitKind
 from triplet.reports import evidence
 from triplet.reports import verdict as verdicts
@@ -236,7 +236,7 @@ class Board:
                     t.get("threshold") or DEFAULT_THRESHOLD,
                     persons=bool(t.get("persons", True)),
                 )
-        return {"trials": trials, "pooled": clean(self.pooled)}
+        return jsonable({"trials": trials, "pooled": clean(self.pooled)})
 
 
 def _pooled(entries: list[BoardTrial], *, bayesian: bool = True) -> tuple[pd.DataFrame, str | None]:

@@ -36,6 +36,8 @@ from typing import Any
 
 import pandas as pd
 
+from triplet.io import jsonable
+
 __all__ = [
     "EVIDENCE_STANDARD",
     "EvidenceLabel",
@@ -57,6 +59,8 @@ CITATION = (
 
 
 class EvidenceLabel(StrEnum):
+    """The verdict label of a body of evidence: works, does not work, promising, ..."""
+
     works = "works"
     does_not_work = "does not work"
     promising = "promising"
@@ -129,14 +133,16 @@ class EvidenceVerdict:
         return "ev-" + self.label.name.replace("_", "-")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "intervention": self.intervention,
-            "label": self.label.value,
-            "reason": self.reason,
-            "n_trials": self.n_trials,
-            "n_effective": self.n_effective,
-            "n_ineffective": self.n_ineffective,
-        }
+        return jsonable(
+            {
+                "intervention": self.intervention,
+                "label": self.label.value,
+                "reason": self.reason,
+                "n_trials": self.n_trials,
+                "n_effective": self.n_effective,
+                "n_ineffective": self.n_ineffective,
+            }
+        )
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([self.to_dict()])

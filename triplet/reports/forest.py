@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
+from triplet.io import jsonable
+
 __all__ = ["FOREST_COLUMNS", "ForestPlot", "forest_plot"]
 
 #: Columns of the table a forest plot is drawn from.
@@ -41,7 +43,9 @@ class ForestPlot:
         return self.figure
 
     def to_dict(self) -> dict:
-        return {"rows": self.rows.astype(object).where(self.rows.notna(), None).to_dict("records")}
+        return jsonable(
+            {"rows": self.rows.astype(object).where(self.rows.notna(), None).to_dict("records")}
+        )
 
     def png(self, dpi: int = 150) -> bytes:
         """The figure as PNG bytes."""

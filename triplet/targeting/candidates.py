@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 
 __all__ = ["Candidates", "select_candidates"]
 
@@ -62,18 +63,20 @@ class Candidates:
 
     def to_dict(self) -> dict:
         """JSON-ready candidates, buffers and rules."""
-        return {
-            "candidates": self.units,
-            "separation": self.separation,
-            "min_distance_m": self.min_distance_m,
-            "buffer_m": self.buffer_m,
-            "rules": list(self.rules),
-            "buffers": {
-                str(u): (ring.split(";") if ring else [])
-                for u, ring in zip(self.table["unit"], self.table["buffer"], strict=True)
-            },
-            "passed_over": self.summary().to_dict(orient="records"),
-        }
+        return jsonable(
+            {
+                "candidates": self.units,
+                "separation": self.separation,
+                "min_distance_m": self.min_distance_m,
+                "buffer_m": self.buffer_m,
+                "rules": list(self.rules),
+                "buffers": {
+                    str(u): (ring.split(";") if ring else [])
+                    for u, ring in zip(self.table["unit"], self.table["buffer"], strict=True)
+                },
+                "passed_over": self.summary().to_dict(orient="records"),
+            }
+        )
 
     def yaml_snippet(self) -> str:
         """The ``units.candidates`` block of a trial.yaml, with the rules as comments."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from triplet.io import jsonable
 from triplet.targeting.ranking import Ranking, unit_noun
 
 __all__ = [
@@ -158,31 +159,33 @@ class ConcentrationReport:
         def f(v):
             return None if isinstance(v, float) and not np.isfinite(v) else v
 
-        return {
-            "unit": self.unit_name,
-            "kind": self.kind,
-            "index": self.index_name,
-            "harm_unit": self.harm_unit,
-            "n_units": self.n_units,
-            "n_zero_units": self.n_zero_units,
-            "total_harm": f(self.total_harm),
-            "total_count": self.total_count,
-            "gini_harm": f(self.gini_harm),
-            "gini_count": f(self.gini_count),
-            "gini_harm_nonzero": f(self.gini_harm_nonzero),
-            "gini_count_nonzero": f(self.gini_count_nonzero),
-            "thresholds": [
-                {
-                    "share": t.share,
-                    "units_harm": t.units_harm,
-                    "units_count": t.units_count,
-                    "n_units": t.n_units,
-                }
-                for t in self.thresholds
-            ],
-            "repeat": self.repeat,
-            "statements": self.statements(),
-        }
+        return jsonable(
+            {
+                "unit": self.unit_name,
+                "kind": self.kind,
+                "index": self.index_name,
+                "harm_unit": self.harm_unit,
+                "n_units": self.n_units,
+                "n_zero_units": self.n_zero_units,
+                "total_harm": f(self.total_harm),
+                "total_count": self.total_count,
+                "gini_harm": f(self.gini_harm),
+                "gini_count": f(self.gini_count),
+                "gini_harm_nonzero": f(self.gini_harm_nonzero),
+                "gini_count_nonzero": f(self.gini_count_nonzero),
+                "thresholds": [
+                    {
+                        "share": t.share,
+                        "units_harm": t.units_harm,
+                        "units_count": t.units_count,
+                        "n_units": t.n_units,
+                    }
+                    for t in self.thresholds
+                ],
+                "repeat": self.repeat,
+                "statements": self.statements(),
+            }
+        )
 
     def plot(self, ax=None):
         """Lorenz curves of harm and of count on one axes, with the line of equality."""

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 from triplet.records.schema import POLICE_UK_CRIME_TYPES
 
 __all__ = [
@@ -131,15 +132,17 @@ class HarmScores:
 
     def to_dict(self) -> dict:
         """JSON-ready totals and the unmatched offences."""
-        return {
-            "index": self.index_name,
-            "unit": self.unit,
-            "total": self.total,
-            "n_records": len(self.days),
-            "n_unmatched": self.n_unmatched,
-            "n_non_crime": self.n_non_crime,
-            "unmatched": self.unmatched.to_dict(orient="records"),
-        }
+        return jsonable(
+            {
+                "index": self.index_name,
+                "unit": self.unit,
+                "total": self.total,
+                "n_records": len(self.days),
+                "n_unmatched": self.n_unmatched,
+                "n_non_crime": self.n_non_crime,
+                "unmatched": self.unmatched.to_dict(orient="records"),
+            }
+        )
 
     def plot(self, ax=None):
         """Bar chart of harm by basis (how each record's weight was found)."""

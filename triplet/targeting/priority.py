@@ -28,6 +28,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 
 __all__ = ["Indicator", "PLIConfig", "PriorityIndex", "load_pli_config", "priority_index"]
 
@@ -122,11 +123,13 @@ class PriorityIndex:
             {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
             for r in rows
         ]
-        return {
-            "standardise": self.config.standardise,
-            "weights": self.config.weights,
-            "table": rows,
-        }
+        return jsonable(
+            {
+                "standardise": self.config.standardise,
+                "weights": self.config.weights,
+                "table": rows,
+            }
+        )
 
     def plot(self, ax=None, *, top: int = 15):
         """Stacked horizontal bars: the top units' scores split into indicator contributions."""

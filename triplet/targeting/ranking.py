@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 from triplet.targeting.harm import NON_CRIME_CATEGORIES, HarmIndex, HarmScores, harm_of
 
 __all__ = [
@@ -307,7 +308,7 @@ class Ranking:
         summary = {
             k: (v.item() if hasattr(v, "item") else v) for k, v in self.summary().iloc[0].items()
         }
-        return {"summary": summary, "table": rows}
+        return jsonable({"summary": summary, "table": rows})
 
     def plot(self, ax=None, *, top: int = 20):
         """Bar chart of the top units' share of harm beside their share of crimes."""

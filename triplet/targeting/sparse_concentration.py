@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 from triplet.targeting.concentration import gini, lorenz_curve
 
 __all__ = ["SparseConcentration", "generalized_gini", "generalized_lorenz", "sparse_concentration"]
@@ -91,15 +92,17 @@ class SparseConcentration:
         def num(v):
             return None if not np.isfinite(v) else float(v)
 
-        return {
-            "n_places": int(self.n_places),
-            "n_crimes": int(self.n_crimes),
-            "sparse": bool(self.sparse),
-            "gini": num(self.gini),
-            "gini_generalized": num(self.gini_generalized),
-            "gini_generalized_unbiased": num(self.gini_generalized_unbiased),
-            "reference": "Bernasco & Steenbeek (2017), J. Quantitative Criminology 33: 451-467",
-        }
+        return jsonable(
+            {
+                "n_places": int(self.n_places),
+                "n_crimes": int(self.n_crimes),
+                "sparse": bool(self.sparse),
+                "gini": num(self.gini),
+                "gini_generalized": num(self.gini_generalized),
+                "gini_generalized_unbiased": num(self.gini_generalized_unbiased),
+                "reference": "Bernasco & Steenbeek (2017), J. Quantitative Criminology 33: 451-467",
+            }
+        )
 
     def plot(self, ax=None):
         """Lorenz curve against the lines of perfect and of maximal equality."""

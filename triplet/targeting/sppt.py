@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 
 __all__ = ["SPPTResult", "sppt"]
 
@@ -49,22 +50,24 @@ class SPPTResult:
         return self.table.copy()
 
     def to_dict(self) -> dict:
-        return {
-            "global_s": float(self.global_s),
-            "global_s_robust": float(self.global_s_robust),
-            "n_areas": len(self.table),
-            "n_base": self.n_base,
-            "n_test": self.n_test,
-            "n_base_outside": self.n_base_outside,
-            "n_test_outside": self.n_test_outside,
-            "n_increase": int((self.table["local_s"] == 1).sum()),
-            "n_decrease": int((self.table["local_s"] == -1).sum()),
-            "n_samples": self.n_samples,
-            "percent": self.percent,
-            "conf_level": self.conf_level,
-            "bootstrap": self.bootstrap,
-            "reference": "Andresen (2009, 2016) spatial point pattern test",
-        }
+        return jsonable(
+            {
+                "global_s": float(self.global_s),
+                "global_s_robust": float(self.global_s_robust),
+                "n_areas": len(self.table),
+                "n_base": self.n_base,
+                "n_test": self.n_test,
+                "n_base_outside": self.n_base_outside,
+                "n_test_outside": self.n_test_outside,
+                "n_increase": int((self.table["local_s"] == 1).sum()),
+                "n_decrease": int((self.table["local_s"] == -1).sum()),
+                "n_samples": self.n_samples,
+                "percent": self.percent,
+                "conf_level": self.conf_level,
+                "bootstrap": self.bootstrap,
+                "reference": "Andresen (2009, 2016) spatial point pattern test",
+            }
+        )
 
     def plot(self, ax=None):
         """Base share against the test interval for each area, dissimilar areas highlighted."""

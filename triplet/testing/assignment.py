@@ -27,7 +27,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ import pandas as pd
 from triplet.errors import InputError, StateError
 from triplet.io import jsonable
 from triplet.registry.models import Design, DesignMethod
+from triplet.seeds import stream
 
 __all__ = [
     "ASSIGNMENT_COLUMNS",
@@ -176,12 +177,19 @@ class Assignment:
         return ax
 
 
-def read_assignment(path: str | Path) -> pd.DataFrame:
-    """Read ``assignment.csv`` back (block, pair, cluster as strings, missing when empty)."""
-    path = Path(path)
+def read_assignment(
+    path: str | Path | IO[bytes], *, file: str | Path | None = None
+) -> pd.DataFrame:
+    """Read ``assignment.csv`` back (block, pair, cluster as strings, missing when empty).
+
+    ``path`` may be an open binary file (bytes already read, e.g. to hash exactly what is
+    analysed); ``file`` then names it in errors.
+    """
+    source = path if hasattr(path, "read") else Path(path)
+    path = Path(file) if file is not None else source
     try:
         frame = pd.read_csv(
-            path,
+            source,
             dtype={"unit": str, "arm": str, "block": str, "pair": str, "cluster": str},
             keep_default_na=False,
             na_values={"block": [""], "pair": [""], "cluster": [""], "probability": [""]},
@@ -673,7 +681,7 @@ def rerandomised(
 
 def _acceptance_rate(plan: _Plan, x: np.ndarray, crit: float, seed: int) -> tuple[float, int]:
     """Share of 2,000 candidate draws (an independent stream) meeting the criterion."""
-    rng = _generator(np.random.SeedSequence(seed, spawn_key=(2,)))
+    rng = _generator(stream(seed, "acceptance_rate"))
     cand = _draw_plan(plan, 2000, rng)
     return float((_max_abs_smd(x, cand) <= crit).mean()), 2000
 
@@ -691,7 +699,7 @@ def _rerandomised_probability(
                 "arms and each unit's probability stays m/n"
             ),
         )
-    rng = _generator(np.random.SeedSequence(seed, spawn_key=(1,)))
+    rng = _generator(stream(seed, "rerandomised_probability"))
     draws, _ = _rerandomise(plan, x, crit, max_draws, RERANDOMISED_PROBABILITY_DRAWS, rng)
     k = len(draws)
     prob = draws.mean(axis=0)

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 
 __all__ = ["BalanceResult", "balance", "hansen_bowers", "smd_matrix"]
 
@@ -135,15 +136,17 @@ class BalanceResult:
 
     def to_dict(self) -> dict[str, Any]:
         rows = self.table.astype(object).where(self.table.notna(), None).to_dict("records")
-        return {
-            "covariates": rows,
-            "omnibus": {k: _num(v) for k, v in self.omnibus.items()},
-            "max_abs_smd": _num(self.max_abs_smd),
-            "n_treatment": self.n_treatment,
-            "n_control": self.n_control,
-            "weighted": self.weighted,
-            "notes": list(self.notes),
-        }
+        return jsonable(
+            {
+                "covariates": rows,
+                "omnibus": {k: _num(v) for k, v in self.omnibus.items()},
+                "max_abs_smd": _num(self.max_abs_smd),
+                "n_treatment": self.n_treatment,
+                "n_control": self.n_control,
+                "weighted": self.weighted,
+                "notes": list(self.notes),
+            }
+        )
 
     def plot(self, ax=None, threshold: float = 0.1):
         """Love plot: |SMD| per covariate with the ``threshold`` line (Ahmed et al. 2006)."""

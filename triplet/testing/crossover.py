@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 
 __all__ = [
     "PlaceDayAssignment",
@@ -121,15 +122,17 @@ class PlaceDayAssignment:
         )
 
     def to_dict(self) -> dict:
-        return {
-            "rules": {
-                "treated_per_day": self.rules.treated_per_day,
-                "max_consecutive": self.rules.max_consecutive,
-                "washout_days": self.rules.washout_days,
-            },
-            "seed": self.seed,
-            **{k: int(v) for k, v in self.summary().iloc[0].items()},
-        }
+        return jsonable(
+            {
+                "rules": {
+                    "treated_per_day": self.rules.treated_per_day,
+                    "max_consecutive": self.rules.max_consecutive,
+                    "washout_days": self.rules.washout_days,
+                },
+                "seed": self.seed,
+                **{k: int(v) for k, v in self.summary().iloc[0].items()},
+            }
+        )
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt
@@ -196,15 +199,19 @@ def slot_of(times, shifts=()) -> tuple[pd.Series, pd.Series | None]:
 SCHEDULE_COLUMNS = ("unit", "day", "treated", "washout")
 
 
-def read_schedule(path) -> pd.DataFrame:
+def read_schedule(path, *, file=None) -> pd.DataFrame:
     """Read a place-day ``assignment.csv`` back: ``unit, day[, shift]`` as text, ``treated`` and
-    ``washout`` as bool (written as 0/1), rows in the order of the file (places outer)."""
+    ``washout`` as bool (written as 0/1), rows in the order of the file (places outer).
+
+    ``path`` may be an open binary file (bytes already read, e.g. to hash exactly what is
+    analysed); ``file`` then names it in errors."""
     from pathlib import Path
 
-    path = Path(path)
+    source = path if hasattr(path, "read") else Path(path)
+    path = Path(file) if file is not None else source
     try:
         frame = pd.read_csv(
-            path, dtype={"unit": str, "day": str, "shift": str}, keep_default_na=False
+            source, dtype={"unit": str, "day": str, "shift": str}, keep_default_na=False
         )
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the place-day schedule: {exc}", file=path) from exc

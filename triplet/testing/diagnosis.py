@@ -32,7 +32,9 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError, StateError
+from triplet.io import jsonable
 from triplet.registry.models import Design
+from triplet.seeds import stream_seed
 from triplet.testing.assignment import design_structure, draw_assignments
 from triplet.testing.power import PowerDesign, power, serial_correlation
 
@@ -198,38 +200,31 @@ class Diagnosis:
         return pd.DataFrame(rows, columns=["diagnosand", "estimate", "mcse"])
 
     def to_dict(self) -> dict[str, Any]:
-        def clean(v: Any) -> Any:
-            if isinstance(v, np.generic):
-                v = v.item()
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            return v
-
-        return {
-            "reference": "Blair, Cooper, Coppock & Humphreys (2019)",
-            "outcome": self.outcome,
-            "method": self.method,
-            "reduction": self.reduction,
-            "n_sims": self.n_sims,
-            "n_units": self.n_units,
-            "pre_months": self.pre_months,
-            "post_months": self.post_months,
-            "alpha": self.alpha,
-            "target": self.target,
-            "seed": self.seed,
-            "note": self.note,
-            "power": clean(self.power),
-            "type_i_error": clean(self.type_i_error),
-            "null_reduction_rate": clean(self.null_reduction_rate),
-            "null_increase_rate": clean(self.null_increase_rate),
-            "reduction_power": clean(self.reduction_power),
-            "simulated_mde": clean(self.simulated_mde),
-            "summary": [
-                {k: clean(v) for k, v in r.items()} for r in self.summary().to_dict("records")
-            ],
-            "curve": [{k: clean(v) for k, v in r.items()} for r in self.table.to_dict("records")],
-            "analytic": {k: clean(v) for k, v in self.analytic.items()},
-        }
+        return jsonable(
+            {
+                "reference": "Blair, Cooper, Coppock & Humphreys (2019)",
+                "outcome": self.outcome,
+                "method": self.method,
+                "reduction": self.reduction,
+                "n_sims": self.n_sims,
+                "n_units": self.n_units,
+                "pre_months": self.pre_months,
+                "post_months": self.post_months,
+                "alpha": self.alpha,
+                "target": self.target,
+                "seed": self.seed,
+                "note": self.note,
+                "power": self.power,
+                "type_i_error": self.type_i_error,
+                "null_reduction_rate": self.null_reduction_rate,
+                "null_increase_rate": self.null_increase_rate,
+                "reduction_power": self.reduction_power,
+                "simulated_mde": self.simulated_mde,
+                "summary": self.summary().to_dict("records"),
+                "curve": self.table.to_dict("records"),
+                "analytic": dict(self.analytic),
+            }
+        )
 
     def plot(self, ax=None):
         """Power curve over injected reductions: simulated (with 95% Monte-Carlo bands) and
@@ -483,11 +478,7 @@ def diagnose(
     strata = pd.factorize(strata)[0]
     clusters = struct["cluster"].fillna(struct["unit"]).to_numpy(dtype=object)
     clusters = pd.factorize(clusters)[0]
-    sim_seed = (
-        int(np.random.SeedSequence(design.seed, spawn_key=(7,)).generate_state(1)[0])
-        if seed is None
-        else seed
-    )
+    sim_seed = stream_seed(design.seed, "power_simulation") if seed is None else seed
     z = draw_assignments(units, design, n_sims, seed=sim_seed)
     analytic, _ = _analytic(
         y, pre, post_n, d0, strata, clusters, float(z.mean()), alpha, target, np.zeros(1), 0.0

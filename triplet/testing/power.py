@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 
 __all__ = [
     "CountDesign",
@@ -230,15 +231,17 @@ class PowerCurve:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self.design)
-        return {
-            "design": d,
-            "se": self.design.se,
-            "df": self.design.df,
-            "target": self.target,
-            "mde": self.mde,
-            "mde_reduction": self.mde / self.scale,
-            "curve": self.summary().to_dict("list"),
-        }
+        return jsonable(
+            {
+                "design": d,
+                "se": self.design.se,
+                "df": self.design.df,
+                "target": self.target,
+                "mde": self.mde,
+                "mde_reduction": self.mde / self.scale,
+                "curve": self.summary().to_dict("list"),
+            }
+        )
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt

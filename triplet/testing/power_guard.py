@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from triplet.io import jsonable
 from triplet.registry.loading import TrialFile
 from triplet.registry.models import DesignMethod
 from triplet.testing.diagnosis import Diagnosis, diagnose
@@ -31,12 +32,6 @@ __all__ = ["PowerCheck", "power_check"]
 
 #: Simulated trials for the guard (Monte-Carlo SE of a power near 0.8: about 0.018).
 GUARD_SIMS = 500
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 @dataclass(frozen=True)
@@ -78,21 +73,23 @@ class PowerCheck:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "power": _clean(self.power),
-            "target": self.target,
-            "reduction": self.reduction,
-            "simulated_mde": _clean(self.simulated_mde),
-            "null_reduction_rate": _clean(self.null_reduction_rate),
-            "null_increase_rate": _clean(self.null_increase_rate),
-            "n_sims": self.n_sims,
-            "seed": self.seed,
-            "method": self.method,
-            "outcome": self.outcome,
-            "below_target": self.below_target,
-            "warning": self.warning(),
-            "note": self.note,
-        }
+        return jsonable(
+            {
+                "power": self.power,
+                "target": self.target,
+                "reduction": self.reduction,
+                "simulated_mde": self.simulated_mde,
+                "null_reduction_rate": self.null_reduction_rate,
+                "null_increase_rate": self.null_increase_rate,
+                "n_sims": self.n_sims,
+                "seed": self.seed,
+                "method": self.method,
+                "outcome": self.outcome,
+                "below_target": self.below_target,
+                "warning": self.warning(),
+                "note": self.note,
+            }
+        )
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([self.to_dict()])

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 from triplet.registry.loading import TrialFile
 from triplet.testing.assignment import harm_tiers
 
@@ -58,7 +59,7 @@ class UnitTable:
         return pd.DataFrame(rows, columns=["stage", "units"])
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.flow)
+        return jsonable(dict(self.flow))
 
     def plot(self, ax=None):
         """Baseline harm of every unit in the source, eligible units highlighted."""
@@ -112,9 +113,8 @@ def _units_source(tf: TrialFile) -> pd.DataFrame | None:
     from triplet.records.sources import load_source
 
     trial = tf.trial
-    try:
-        source = trial.source("units")
-    except KeyError:
+    source = trial.source("units")
+    if source is None:
         return None
     table = load_source(source, tf.root or tf.dir, trial=trial, file=tf.path)
     id_col = trial.units.id_column
@@ -153,12 +153,11 @@ def unit_table(trial_file: TrialFile) -> UnitTable:
     tf = trial_file
     trial = tf.trial
     file = str(tf.path)
-    try:
-        rec_source = trial.source("records")
-    except KeyError:
+    rec_source = trial.source("records")
+    if rec_source is None:
         raise InputError(
             Problem(file, "the trial has no data source of kind records", field="data_sources")
-        ) from None
+        )
     records = load_source(rec_source, tf.root or tf.dir, trial=trial, file=tf.path)
     id_col = trial.units.id_column
     if id_col not in records.columns:

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, OverwriteError, Problem, StateError
-from triplet.io import write_bytes, write_json
+from triplet.io import jsonable, write_bytes, write_json
 from triplet.registry.loading import TrialFile, find_trial
 from triplet.registry.lock import check_lock, read_lock, write_lock
 from triplet.registry.models import (
@@ -83,16 +83,18 @@ class AssignReport:
         return self.assignment.summary()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "trial": self.trial_id,
-            "dry_run": self.dry_run,
-            "assignment": self.assignment.to_dict(),
-            "balance": self.balance.to_dict(),
-            "flow": self.units.flow,
-            "written": [str(p) for p in self.written],
-            "resumed": self.resumed,
-            "power_check": self.power_check,
-        }
+        return jsonable(
+            {
+                "trial": self.trial_id,
+                "dry_run": self.dry_run,
+                "assignment": self.assignment.to_dict(),
+                "balance": self.balance.to_dict(),
+                "flow": self.units.flow,
+                "written": [str(p) for p in self.written],
+                "resumed": self.resumed,
+                "power_check": self.power_check,
+            }
+        )
 
     def plot(self, ax=None):
         """The love plot of the assignment's balance."""
@@ -288,15 +290,17 @@ class PlaceDayAssignReport:
         return self.assignment.summary()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "trial": self.trial_id,
-            "dry_run": self.dry_run,
-            "assignment": self.assignment.to_dict(),
-            "flow": self.units.flow,
-            "written": [str(p) for p in self.written],
-            "resumed": self.resumed,
-            "power_check": self.power_check,
-        }
+        return jsonable(
+            {
+                "trial": self.trial_id,
+                "dry_run": self.dry_run,
+                "assignment": self.assignment.to_dict(),
+                "flow": self.units.flow,
+                "written": [str(p) for p in self.written],
+                "resumed": self.resumed,
+                "power_check": self.power_check,
+            }
+        )
 
     def plot(self, ax=None):
         """The schedule: places x days, treated and washout days coloured."""
@@ -410,7 +414,7 @@ class DesignReport:
         return self.diagnosis.summary()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"trial": self.trial_id, **self.diagnosis.to_dict()}
+        return jsonable({"trial": self.trial_id, **self.diagnosis.to_dict()})
 
     def plot(self, ax=None):
         return self.diagnosis.plot(ax=ax)

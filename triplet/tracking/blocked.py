@@ -30,7 +30,9 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 from triplet.tracking.did import check_columns
+from triplet.tracking.estimate import effect_fields
 from triplet.tracking.percent import PercentChange, from_additive
 
 __all__ = [
@@ -134,24 +136,33 @@ class BlockAttResult:
     def summary(self) -> pd.DataFrame:
         return self.blocks.copy()
 
+    @property
+    def n_obs(self) -> int:
+        """Units: the ATT is built from unit pre/post means."""
+        return self.n_units
+
+    @property
+    def n_clusters(self) -> None:
+        return None
+
+    @property
+    def notes(self) -> str:
+        return (
+            self.note()
+            or "Block-weighted ATT (blocks weighted by treated units), stratified Neyman SE."
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "estimator": "block_att",
-            "outcome": self.outcome,
-            "estimate": float(self.estimate),
-            "se": float(self.se),
-            "ci_low": float(self.ci_low),
-            "ci_high": float(self.ci_high),
-            "p_value": self.p_value,
-            "df": int(self.df),
-            "n_units": int(self.n_units),
-            "treated_mean": float(self.treated_mean),
-            **self.percent.to_dict(),
-            "blocks": self.blocks.to_dict("records"),
-            "n_blocks_dropped": int(self.n_blocks_dropped),
-            "notes": self.note()
-            or "Block-weighted ATT (blocks weighted by treated units), stratified Neyman SE.",
-        }
+        return jsonable(
+            {
+                "estimator": "block_att",
+                "outcome": self.outcome,
+                **effect_fields(self),
+                "treated_mean": float(self.treated_mean),
+                "blocks": self.blocks.to_dict("records"),
+                "n_blocks_dropped": int(self.n_blocks_dropped),
+            }
+        )
 
     def plot(self, ax=None):
         """Each block's effect (marker size = treated units) and the ATT."""

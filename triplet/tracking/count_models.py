@@ -2,6 +2,11 @@
 
     log E[y_it] = a_i + g_t + beta * D_it
 
+or, for block-randomised and matched-pair designs (``block=``), with period effects *within*
+blocks (pairs), ``g_{b(i),t}``: the same fixed effects as the TWFE DiD of the design
+(:func:`triplet.tracking.did.did` with ``block=``), so every estimator of a trial compares
+treated and control units of the same block in the same month (issue 10, defect 12).
+
 ``exp(beta)`` is the rate ratio of crimes in treated unit-months against their counterfactual
 (0.8 = 20% fewer), which suits counts with many zeros better than a linear model and does not
 depend on the units' baseline levels (Wooldridge 1999; Wooldridge 2023 on nonlinear DiD). The
@@ -16,7 +21,8 @@ Units whose outcome is zero in every period carry no information on ``beta`` in 
 unit effects (their effect goes to minus infinity); they are dropped and counted.
 Cluster-robust covariance: statsmodels' ``cov_type="cluster"`` with its default correction
 ``G/(G-1) * (n-1)/(n-k)`` (k counts the fixed-effect dummies); normal-theory intervals.
-Periods with no events at all are dropped as well (their effect is also minus infinity).
+Periods (block x periods) with no events at all are dropped as well (their effect is also
+minus infinity).
 """
 
 from __future__ import annotations
@@ -30,9 +36,11 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 from triplet.tracking.did import _indicator, _map_demean, check_columns
+from triplet.tracking.percent import PercentChange, from_log_ratio
 
-__all__ = ["CountDidResult", "count_did"]
+__all__ = ["CountDidResult", "count_did", "period_codes"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,6 +59,7 @@ class CountDidResult:
     n_units_dropped_all_zero: int
     dispersion: float | None
     converged: bool
+    fixed_effects: str = "unit + period"
 
     @property
     def rate_ratio(self) -> float:
@@ -65,47 +74,75 @@ class CountDidResult:
         )
 
     @property
+    def estimate(self) -> float:
+        """The log rate ratio (the protocol's estimate is on the model's own scale)."""
+        return self.log_rate_ratio
+
+    @property
+    def ci_low(self) -> float:
+        return float(np.log(self.ci[0]))
+
+    @property
+    def ci_high(self) -> float:
+        return float(np.log(self.ci[1]))
+
+    #: normal-theory inference (no degrees of freedom)
+    df = None
+
+    @property
+    def percent(self) -> PercentChange:
+        return from_log_ratio(self.log_rate_ratio, self.se, alpha=self.alpha)
+
+    @property
     def percent_change(self) -> float:
         return 100.0 * (self.rate_ratio - 1.0)
+
+    @property
+    def notes(self) -> str:
+        return (
+            f"{self.family} GLM with {self.fixed_effects} effects; estimate is the log rate "
+            f"ratio; cluster-robust SE ({self.n_clusters} clusters)"
+            + (
+                f"; {self.n_units_dropped_all_zero} all-zero units dropped"
+                if self.n_units_dropped_all_zero
+                else ""
+            )
+        )
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([self.to_dict()]).drop(columns=["notes"])
 
     def to_dict(self) -> dict:
         lo, hi = self.ci
-        return {
-            "estimator": f"{self.family}_did",
-            "outcome": self.outcome,
-            "estimate": self.log_rate_ratio,
-            "se": self.se,
-            "ci_low": float(np.log(lo)),
-            "ci_high": float(np.log(hi)),
-            "p_value": self.p_value,
-            "rate_ratio": self.rate_ratio,
-            "rate_ratio_ci_low": lo,
-            "rate_ratio_ci_high": hi,
-            "percent_change": self.percent_change,
-            "percent_ci_low": 100.0 * (lo - 1.0),
-            "percent_ci_high": 100.0 * (hi - 1.0),
-            "log_effect": self.log_rate_ratio,
-            "log_se": self.se,
-            "log_df": None,
-            "n_obs": self.n_obs,
-            "n_units": self.n_units,
-            "n_clusters": self.n_clusters,
-            "n_units_dropped_all_zero": self.n_units_dropped_all_zero,
-            "dispersion": self.dispersion,
-            "converged": self.converged,
-            "notes": (
-                f"{self.family} GLM with unit and period dummies; estimate is the log rate "
-                f"ratio; cluster-robust SE ({self.n_clusters} clusters)"
-                + (
-                    f"; {self.n_units_dropped_all_zero} all-zero units dropped"
-                    if self.n_units_dropped_all_zero
-                    else ""
-                )
-            ),
-        }
+        return jsonable(
+            {
+                "estimator": f"{self.family}_did",
+                "outcome": self.outcome,
+                "estimate": self.log_rate_ratio,
+                "se": self.se,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "p_value": self.p_value,
+                "df": None,
+                "rate_ratio": self.rate_ratio,
+                "rate_ratio_ci_low": lo,
+                "rate_ratio_ci_high": hi,
+                "percent_change": self.percent_change,
+                "percent_ci_low": 100.0 * (lo - 1.0),
+                "percent_ci_high": 100.0 * (hi - 1.0),
+                "log_effect": self.log_rate_ratio,
+                "log_se": self.se,
+                "log_df": None,
+                "n_obs": self.n_obs,
+                "n_units": self.n_units,
+                "n_clusters": self.n_clusters,
+                "n_units_dropped_all_zero": self.n_units_dropped_all_zero,
+                "dispersion": self.dispersion,
+                "converged": self.converged,
+                "fixed_effects": self.fixed_effects,
+                "notes": self.notes,
+            }
+        )
 
     def plot(self, ax=None):
         """The rate ratio and its interval on a log axis, with 1 (no effect) marked."""
@@ -136,11 +173,22 @@ def _dummies(codes: np.ndarray, n: int) -> np.ndarray:
     return m
 
 
-def _glm_dummies(y, d, u, n_u, t, n_t, groups, nb_alpha):
-    """Reference fit: statsmodels GLM with explicit unit and period dummies."""
+def _glm_dummies(y, d, u, n_u, t, n_t, groups, nb_alpha, t_first=None):
+    """Reference fit: statsmodels GLM with explicit unit and period dummies.
+
+    ``t_first`` (block designs: ``t`` codes block x period cells) lists the first cell of each
+    block; those columns are left out so the design has full rank (the unit dummies span the
+    block levels).
+    """
     import statsmodels.api as sm
 
-    X = np.column_stack([d, np.ones(len(y)), _dummies(u, n_u), _dummies(t, n_t)])
+    if t_first is None:
+        td = _dummies(t, n_t)
+    else:
+        td = np.zeros((len(t), n_t))
+        td[np.arange(len(t)), t] = 1.0
+        td = np.delete(td, t_first, axis=1)
+    X = np.column_stack([d, np.ones(len(y)), _dummies(u, n_u), td])
     fam = sm.families.Poisson() if nb_alpha == 0 else sm.families.NegativeBinomial(alpha=nb_alpha)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -202,8 +250,13 @@ def count_did(
     alpha: float = 0.05,
     method: Literal["within", "dummies"] = "within",
     count_outcome: bool = True,
+    block: str | None = None,
 ) -> CountDidResult:
     """Poisson or negative-binomial DiD with unit and period fixed effects; cluster-robust SE.
+
+    ``block`` (optional) replaces the period effects by block x period effects (blocked or
+    paired randomisation), as :func:`triplet.tracking.did.did` does; units must each belong
+    to one block.
 
     ``outcome`` must be non-negative (counts, or harm in days for a Poisson pseudo-likelihood).
     ``count_outcome=False`` says the outcome is not a count (harm in days): the Poisson
@@ -214,7 +267,14 @@ def count_did(
     """
     check_columns(
         panel,
-        {"outcome": outcome, "unit": unit, "time": time, "treated": treated, "cluster": cluster},
+        {
+            "outcome": outcome,
+            "unit": unit,
+            "time": time,
+            "treated": treated,
+            "cluster": cluster,
+            "block": block,
+        },
     )
     if family not in ("poisson", "negbin"):
         raise InputError(f"family must be poisson or negbin, not {family!r}")
@@ -237,7 +297,7 @@ def count_did(
             )
     d = _indicator(panel[treated], treated)
     u_all, _ = pd.factorize(panel[unit], sort=True)
-    t_all, _ = pd.factorize(panel[time], sort=True)
+    t_all = period_codes(panel, time, block)
     keep = (np.bincount(u_all, weights=y) > 0)[u_all] & (np.bincount(t_all, weights=y) > 0)[t_all]
     n_dropped = int(panel[unit].nunique() - pd.unique(u_all[keep]).size)
     sub = panel.loc[keep]
@@ -245,12 +305,24 @@ def count_did(
     if d.min() == d.max():
         raise InputError(f"treated column {treated!r} has no variation among non-zero units")
     u, uu = pd.factorize(sub[unit], sort=True)
-    t, tt = pd.factorize(sub[time], sort=True)
+    t = period_codes(sub, time, block)
+    tt = np.arange(int(t.max()) + 1)
+    n_b = 1
+    t_first = None
+    if block is not None:
+        b_of_u = sub.groupby(u)[block].nunique()
+        if (b_of_u > 1).any():
+            raise InputError("units must each belong to one block (or pair)", file="panel")
+        b_codes = pd.factorize(sub[block], sort=True)[0]
+        n_b = int(b_codes.max() + 1)
+        t_first = [int(t[b_codes == i].min()) for i in range(n_b)]
     groups = pd.factorize(sub[cluster or unit], sort=True)[0]
     n_g = int(groups.max() + 1)
-    k = len(uu) + len(tt)  # d, intercept, (units - 1) and (periods - 1) dummies
+    # d, intercept, (units - 1) and (periods - 1) dummies; with blocks, block x period cells
+    # less one per block (the unit effects span the block levels)
+    k = len(uu) + len(tt) - n_b + 1
     if method == "dummies":
-        b, se, mu, converged = _glm_dummies(y, d, u, len(uu), t, len(tt), groups, 0.0)
+        b, se, mu, converged = _glm_dummies(y, d, u, len(uu), t, len(tt), groups, 0.0, t_first)
     else:
         b, se, mu, converged = _glm_within(y, d, u, len(uu), t, len(tt), groups, 0.0, k)
     disp = None
@@ -258,7 +330,7 @@ def count_did(
         aux = ((y - mu) ** 2 - y) / mu
         disp = float(max(np.sum(aux * mu) / np.sum(mu * mu), 1e-8))  # OLS through origin
         if method == "dummies":
-            b, se, mu, converged = _glm_dummies(y, d, u, len(uu), t, len(tt), groups, disp)
+            b, se, mu, converged = _glm_dummies(y, d, u, len(uu), t, len(tt), groups, disp, t_first)
         else:
             b, se, mu, converged = _glm_within(y, d, u, len(uu), t, len(tt), groups, disp, k)
     p = float(2 * stats.norm.sf(abs(b / se))) if se > 0 else float("nan")
@@ -275,4 +347,13 @@ def count_did(
         n_units_dropped_all_zero=n_dropped,
         dispersion=disp,
         converged=converged,
+        fixed_effects=f"{unit} + {time}" if block is None else f"{unit} + {block} x {time}",
     )
+
+
+def period_codes(panel: pd.DataFrame, time: str, block: str | None) -> np.ndarray:
+    """Codes of the period effects: periods, or block x period cells when ``block`` is given."""
+    if block is None:
+        return pd.factorize(panel[time], sort=True)[0]
+    keys = pd.MultiIndex.from_arrays([panel[block].astype(str), panel[time]])
+    return pd.factorize(keys, sort=True)[0]

@@ -45,6 +45,7 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import ConvergenceError, InputError, Problem
+from triplet.io import jsonable
 
 __all__ = ["DidResult", "FixedEffectsFit", "check_columns", "did", "fit_fixed_effects"]
 
@@ -320,39 +321,45 @@ class DidResult:
         v = self.percent.percent_ci_high
         return float("nan") if v is None else v
 
+    @property
+    def notes(self) -> str:
+        return (
+            f"TWFE DiD ({self.fixed_effects} fixed effects), CRV1 clustered by "
+            f"{self.cluster} ({self.n_clusters} clusters), {self.ssc} small-sample "
+            f"correction, t({self.df}) inference."
+        )
+
     def summary(self) -> pd.DataFrame:
         """One tidy row: estimate, SE, CI, p, n and the per-cent change."""
         return pd.DataFrame([{k: v for k, v in self.to_dict().items() if k != "notes"}])
 
     def to_dict(self) -> dict:
-        """JSON-ready fields (NaN kept as float; the writer turns it into null)."""
-        return {
-            "estimator": "twfe_did",
-            "outcome": self.outcome,
-            "estimate": float(self.estimate),
-            "se": float(self.se),
-            "ci_low": float(self.ci_low),
-            "ci_high": float(self.ci_high),
-            "p_value": float(self.p_value),
-            "t_stat": float(self.t_stat),
-            "df": int(self.df),
-            "n_obs": int(self.n_obs),
-            "n_units": int(self.n_units),
-            "n_clusters": int(self.n_clusters),
-            "cluster": self.cluster,
-            "alpha": self.alpha,
-            "counterfactual_mean": float(self.counterfactual_mean),
-            "treated_mean": float(self.treated_mean),
-            **self.percent.to_dict(),
-            "method": self.method,
-            "ssc": self.ssc,
-            "fixed_effects": self.fixed_effects,
-            "notes": (
-                f"TWFE DiD ({self.fixed_effects} fixed effects), CRV1 clustered by "
-                f"{self.cluster} ({self.n_clusters} clusters), {self.ssc} small-sample "
-                f"correction, t({self.df}) inference."
-            ),
-        }
+        """JSON values (:func:`triplet.io.jsonable`: NaN and infinities become None)."""
+        return jsonable(
+            {
+                "estimator": "twfe_did",
+                "outcome": self.outcome,
+                "estimate": float(self.estimate),
+                "se": float(self.se),
+                "ci_low": float(self.ci_low),
+                "ci_high": float(self.ci_high),
+                "p_value": float(self.p_value),
+                "t_stat": float(self.t_stat),
+                "df": int(self.df),
+                "n_obs": int(self.n_obs),
+                "n_units": int(self.n_units),
+                "n_clusters": int(self.n_clusters),
+                "cluster": self.cluster,
+                "alpha": self.alpha,
+                "counterfactual_mean": float(self.counterfactual_mean),
+                "treated_mean": float(self.treated_mean),
+                **self.percent.to_dict(),
+                "method": self.method,
+                "ssc": self.ssc,
+                "fixed_effects": self.fixed_effects,
+                "notes": self.notes,
+            }
+        )
 
     def plot(self, ax=None):
         """Mean outcome by period, treated vs comparison units, with the start marked."""

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 
 __all__ = ["WDQResult", "buffer_units", "interpret_wdq", "wdq"]
 
@@ -96,26 +97,32 @@ class WDQResult:
         )
 
     def to_dict(self) -> dict:
-        return {
-            "outcome": self.outcome,
-            "counts": {
-                "treated": {
-                    "before": self.a_before,
-                    "after": self.a_after,
-                    "units": self.n_treated,
+        return jsonable(
+            {
+                "outcome": self.outcome,
+                "counts": {
+                    "treated": {
+                        "before": self.a_before,
+                        "after": self.a_after,
+                        "units": self.n_treated,
+                    },
+                    "buffer": {
+                        "before": self.b_before,
+                        "after": self.b_after,
+                        "units": self.n_buffer,
+                    },
+                    "control": {
+                        "before": self.c_before,
+                        "after": self.c_after,
+                        "units": self.n_control,
+                    },
                 },
-                "buffer": {"before": self.b_before, "after": self.b_after, "units": self.n_buffer},
-                "control": {
-                    "before": self.c_before,
-                    "after": self.c_after,
-                    "units": self.n_control,
-                },
-            },
-            "success_measure": self.success_measure,
-            "buffer_measure": self.buffer_measure,
-            "wdq": self.wdq,
-            "interpretation": self.interpretation,
-        }
+                "success_measure": self.success_measure,
+                "buffer_measure": self.buffer_measure,
+                "wdq": self.wdq,
+                "interpretation": self.interpretation,
+            }
+        )
 
     def plot(self, ax=None):
         """Before/after totals of the three areas, each relative to its before total."""

@@ -28,7 +28,10 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 from triplet.tracking.did import check_columns, fit_fixed_effects
+from triplet.tracking.estimate import effect_fields
+from triplet.tracking.percent import PercentChange, from_additive
 from triplet.tracking.plots import plot_dynamic_effects
 
 __all__ = ["EventStudyResult", "event_study", "relative_periods"]
@@ -54,6 +57,49 @@ class EventStudyResult:
     #: CRV1 covariance of the estimated coefficients (rows/columns k, the reference left out);
     #: what the Rambachan-Roth sensitivity analysis (:mod:`triplet.tracking.honest_did`) needs
     cov: pd.DataFrame | None = field(default=None, repr=False)
+    #: observed mean outcome of the treated unit-months (relative period >= 0): the numerator
+    #: of the per cent change's ratio to the counterfactual
+    treated_mean: float = float("nan")
+
+    # ---- the effect-estimate protocol (triplet.tracking.estimate): the average of the
+    # post-start coefficients is the event study's one effect
+    @property
+    def estimate(self) -> float:
+        return self.post_mean
+
+    @property
+    def se(self) -> float:
+        return self.post_mean_se
+
+    @property
+    def ci_low(self) -> float:
+        return float(self.post_mean_ci[0])
+
+    @property
+    def ci_high(self) -> float:
+        return float(self.post_mean_ci[1])
+
+    @property
+    def p_value(self) -> float:
+        return self.post_mean_p
+
+    @property
+    def percent(self) -> PercentChange:
+        return from_additive(
+            self.post_mean,
+            self.ci_low,
+            self.ci_high,
+            self.treated_mean,
+            se=self.post_mean_se,
+            df=self.df,
+        )
+
+    @property
+    def notes(self) -> str:
+        return (
+            f"joint pre-trend test F({self.pretrend_df[0]}, {self.pretrend_df[1]}) = "
+            f"{self.pretrend_f:.2f}, p = {self.pretrend_p:.3f}"
+        )
 
     @property
     def post_mean_ci(self) -> tuple[float, float]:
@@ -74,31 +120,31 @@ class EventStudyResult:
         return self.coefficients.copy()
 
     def to_dict(self) -> dict:
-        return {
-            "estimator": "event_study",
-            "outcome": self.outcome,
-            "reference": self.reference,
-            "pretrend_test": {
-                "f": float(self.pretrend_f),
-                "df1": int(self.pretrend_df[0]),
-                "df2": int(self.pretrend_df[1]),
-                "p_value": float(self.pretrend_p),
-            },
-            "coefficients": [
-                {k: (float(v) if k != "k" else int(v)) for k, v in row.items()}
-                for row in self.coefficients.to_dict(orient="records")
-            ],
-            "post_mean": {
-                "estimate": float(self.post_mean),
-                "se": float(self.post_mean_se),
-                "ci_low": float(self.post_mean_ci[0]),
-                "ci_high": float(self.post_mean_ci[1]),
-                "p_value": self.post_mean_p,
-            },
-            "n_obs": self.n_obs,
-            "n_units": self.n_units,
-            "n_clusters": self.n_clusters,
-        }
+        return jsonable(
+            {
+                "estimator": "event_study",
+                "outcome": self.outcome,
+                **effect_fields(self),
+                "reference": self.reference,
+                "pretrend_test": {
+                    "f": float(self.pretrend_f),
+                    "df1": int(self.pretrend_df[0]),
+                    "df2": int(self.pretrend_df[1]),
+                    "p_value": float(self.pretrend_p),
+                },
+                "coefficients": [
+                    {k: (float(v) if k != "k" else int(v)) for k, v in row.items()}
+                    for row in self.coefficients.to_dict(orient="records")
+                ],
+                "post_mean": {
+                    "estimate": float(self.post_mean),
+                    "se": float(self.post_mean_se),
+                    "ci_low": float(self.post_mean_ci[0]),
+                    "ci_high": float(self.post_mean_ci[1]),
+                    "p_value": self.post_mean_p,
+                },
+            }
+        )
 
     def plot(self, ax=None):
         """Coefficients with (1 - alpha) intervals against months relative to the start."""
@@ -238,7 +284,10 @@ def event_study(
         post_mean, post_se = float(w @ fit.params), float(np.sqrt(w @ fit.cov @ w))
     else:
         post_mean = post_se = float("nan")
+    on = ~np.isnan(rel) & (rel >= 0)
+    y = panel[outcome].to_numpy(dtype=float)
     return EventStudyResult(
+        treated_mean=float(y[on].mean()) if on.any() else float("nan"),
         cov=pd.DataFrame(fit.cov, index=ks, columns=ks),
         post_mean=post_mean,
         post_mean_se=post_se,

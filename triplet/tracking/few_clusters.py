@@ -50,6 +50,7 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 from triplet.tracking.did import _codes, _indicator, check_columns, did
 
 __all__ = [
@@ -107,20 +108,22 @@ class FewClusterResult:
         return self.table.assign(estimate=self.estimate).copy()
 
     def to_dict(self) -> dict:
-        return {
-            "estimator": self.estimator,
-            "outcome": self.outcome,
-            "estimate": float(self.estimate),
-            "n_clusters": int(self.n_clusters),
-            "n_treated_clusters": int(self.n_treated_clusters),
-            "alpha": self.alpha,
-            "bootstrap_weights": self.bootstrap_weights,
-            "n_boot": int(self.n_boot),
-            "enumerated": bool(self.enumerated),
-            "methods": [
-                {k: _num(v) for k, v in r.items()} for r in self.table.to_dict(orient="records")
-            ],
-        }
+        return jsonable(
+            {
+                "estimator": self.estimator,
+                "outcome": self.outcome,
+                "estimate": float(self.estimate),
+                "n_clusters": int(self.n_clusters),
+                "n_treated_clusters": int(self.n_treated_clusters),
+                "alpha": self.alpha,
+                "bootstrap_weights": self.bootstrap_weights,
+                "n_boot": int(self.n_boot),
+                "enumerated": bool(self.enumerated),
+                "methods": [
+                    {k: _num(v) for k, v in r.items()} for r in self.table.to_dict(orient="records")
+                ],
+            }
+        )
 
     def plot(self, ax=None):
         """The estimate with the interval of each method, CRV1 first."""
@@ -486,14 +489,17 @@ def poisson_few_clusters(
     n_boot: int = 9999,
     weights: Weights = "auto",
     seed: int = 0,
+    block: str | None = None,
 ) -> FewClusterResult:
     """Poisson DiD (log rate ratio) with CRV1, CR2 + BM df and the restricted score bootstrap.
+
+    ``block`` gives block x period effects, as in :func:`count_did`.
 
     Units (periods) with no events are dropped as :func:`count_did` drops them. References:
     Pustejovsky & Tipton (2018) for CR2 in GLMs; Kline & Santos (2012) for the score bootstrap.
     The bootstrap interval inverts the score test over candidate log rate ratios.
     """
-    from triplet.tracking.count_models import _glm_within, count_did
+    from triplet.tracking.count_models import _glm_within, count_did, period_codes
 
     crv1 = count_did(
         panel,
@@ -503,10 +509,11 @@ def poisson_few_clusters(
         treated=treated,
         cluster=cluster,
         alpha=alpha,
+        block=block,
     )
     y_all = pd.to_numeric(panel[outcome], errors="coerce").to_numpy(float)
     u_all, _ = pd.factorize(panel[unit], sort=True)
-    t_all, _ = pd.factorize(panel[time], sort=True)
+    t_all = period_codes(panel, time, block)
     keep = (np.bincount(u_all, weights=y_all) > 0)[u_all] & (np.bincount(t_all, weights=y_all) > 0)[
         t_all
     ]
@@ -514,12 +521,13 @@ def poisson_few_clusters(
     y = y_all[keep]
     d = _indicator(sub[treated], treated)
     u, n_u = _codes(sub[unit].to_numpy())
-    t, n_t = _codes(sub[time].to_numpy())
+    t, n_t = _codes(period_codes(sub, time, block))
     cl, n_g = _codes(sub[cluster or unit].to_numpy())
     n = len(y)
     if n * (n_u + n_t + 1) > MAX_DENSE:
         raise InputError(f"CR2 needs the dense design ({n} x {n_u + n_t + 1}), too large")
-    k = n_u + n_t
+    n_b = 1 if block is None else int(sub[block].nunique())
+    k = n_u + n_t - n_b + 1
     beta, _, mu, _ = _glm_within(y, d, u, n_u, t, n_t, cl, 0.0, k)
     F = np.column_stack([_dummies(u, n_u), _dummies(t, n_t)])
     sw = np.sqrt(mu)

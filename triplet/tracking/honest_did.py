@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 
 __all__ = [
     "SensitivityResult",
@@ -87,24 +88,26 @@ class SensitivityResult:
         def num(v):
             return None if v is None or not np.isfinite(v) else float(v)
 
-        return {
-            "analysis": "honest_did",
-            "restriction": self.restriction,
-            "outcome": self.outcome,
-            "l_vec": [float(x) for x in self.l_vec],
-            "alpha": self.alpha,
-            "estimate": float(self.estimate),
-            "original_ci": [float(self.original[0]), float(self.original[1])],
-            "breakdown": num(self.breakdown) if self.breakdown != np.inf else "all",
-            "bounds": [
-                {"m": float(r.m), "ci_low": num(r.ci_low), "ci_high": num(r.ci_high)}
-                for r in self.table.itertuples()
-            ],
-            "notes": (
-                f"Rambachan & Roth (2023) sensitivity, {self.restriction.replace('_', ' ')}; "
-                f"method {self.table['method'].iloc[0] if len(self.table) else ''}"
-            ),
-        }
+        return jsonable(
+            {
+                "analysis": "honest_did",
+                "restriction": self.restriction,
+                "outcome": self.outcome,
+                "l_vec": [float(x) for x in self.l_vec],
+                "alpha": self.alpha,
+                "estimate": float(self.estimate),
+                "original_ci": [float(self.original[0]), float(self.original[1])],
+                "breakdown": num(self.breakdown) if self.breakdown != np.inf else "all",
+                "bounds": [
+                    {"m": float(r.m), "ci_low": num(r.ci_low), "ci_high": num(r.ci_high)}
+                    for r in self.table.itertuples()
+                ],
+                "notes": (
+                    f"Rambachan & Roth (2023) sensitivity, {self.restriction.replace('_', ' ')}; "
+                    f"method {self.table['method'].iloc[0] if len(self.table) else ''}"
+                ),
+            }
+        )
 
     def plot(self, ax=None):
         """The sensitivity plot: the original interval, then the robust interval for each m."""

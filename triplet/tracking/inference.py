@@ -37,6 +37,9 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError
+from triplet.io import jsonable
+from triplet.tracking.estimate import effect_fields
+from triplet.tracking.percent import PercentChange, from_additive
 
 __all__ = ["RIResult", "permute_within", "randomisation_inference", "unit_prepost"]
 
@@ -56,6 +59,44 @@ class RIResult:
     n_units: int
     draws: np.ndarray = field(repr=False)  # statistic for each re-assignment (null of no effect)
     procedure: str = ""
+    #: observed mean outcome of the treated units after the start (the per cent's numerator)
+    treated_mean: float = float("nan")
+
+    # ---- the effect-estimate protocol (triplet.tracking.estimate)
+    @property
+    def se(self) -> float:
+        """The SD of the statistic over the draws (under the null of no effect)."""
+        return float(np.std(self.draws, ddof=1))
+
+    #: no reference distribution with degrees of freedom: the draws are the distribution
+    df = None
+
+    @property
+    def n_obs(self) -> int:
+        """Units: the statistic is a difference of unit pre/post means."""
+        return self.n_units
+
+    @property
+    def n_clusters(self) -> None:
+        return None
+
+    @property
+    def percent(self) -> PercentChange:
+        if self.null == "multiplicative":  # the estimate is a rate ratio already
+            pct = [None if not np.isfinite(v) else 100.0 * (v - 1.0) for v in self._ratio()]
+            return PercentChange(*pct, None, None, None, "rate ratio under a multiplicative null")
+        return from_additive(self.estimate, self.ci_low, self.ci_high, self.treated_mean)
+
+    def _ratio(self) -> tuple[float, float, float]:
+        return (float(self.estimate), float(self.ci_low), float(self.ci_high))
+
+    @property
+    def notes(self) -> str:
+        return (
+            f"Fisher randomisation test over {self.n_draws} re-runs of the registered "
+            f"assignment ({self.procedure}); sharp {self.null} null; CI by test inversion; "
+            "'se' is the SD of the statistic over draws under the null of no effect"
+        )
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([{k: v for k, v in self.to_dict().items() if k != "notes"}])
@@ -65,23 +106,13 @@ class RIResult:
             "estimator": "randomisation_inference",
             "outcome": self.outcome,
             "null": self.null,
-            "estimate": float(self.estimate),
-            "se": float(np.std(self.draws, ddof=1)),
-            "ci_low": float(self.ci_low),
-            "ci_high": float(self.ci_high),
-            "p_value": float(self.p_value),
+            **effect_fields(self),
             "n_draws": int(self.n_draws),
-            "n_units": int(self.n_units),
-            "notes": (
-                f"Fisher randomisation test over {self.n_draws} re-runs of the registered "
-                f"assignment ({self.procedure}); sharp {self.null} null; CI by test inversion; "
-                "'se' is the SD of the statistic over draws under the null of no effect"
-            ),
         }
         if self.null == "multiplicative":
             d["rate_ratio_ci_low"] = float(self.ci_low)
             d["rate_ratio_ci_high"] = float(self.ci_high)
-        return d
+        return jsonable(d)
 
     def plot(self, ax=None):
         """Histogram of the statistic over re-assignments with the observed value marked."""
@@ -268,4 +299,5 @@ def randomisation_inference(
         n_units=len(obs),
         draws=A,
         procedure=procedure,
+        treated_mean=float(post[obs].mean()),
     )

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 
 __all__ = ["MultiplicityResult", "adjust_family", "holm", "romano_wolf"]
 
@@ -87,29 +88,31 @@ class MultiplicityResult:
         def num(v):
             return None if v is None or not np.isfinite(v) else float(v)
 
-        return {
-            "family": self.family,
-            "alpha": self.alpha,
-            "n_draws": int(self.n_draws),
-            "method": "Holm (1979); Romano & Wolf (2005) step-down over the randomisation draws",
-            "outcomes": [
-                {
-                    "outcome": r["outcome"],
-                    "estimate": num(r["estimate"]),
-                    "p_value": num(r["p_value"]),
-                    "p_holm": num(r["p_holm"]),
-                    "p_randomisation": num(r["p_randomisation"]),
-                    "p_romano_wolf": num(r["p_romano_wolf"]),
-                    "significant_holm": bool(r["p_holm"] < self.alpha),
-                    "significant_romano_wolf": (
-                        None
-                        if not np.isfinite(r["p_romano_wolf"])
-                        else bool(r["p_romano_wolf"] < self.alpha)
-                    ),
-                }
-                for r in self.table.to_dict(orient="records")
-            ],
-        }
+        return jsonable(
+            {
+                "family": self.family,
+                "alpha": self.alpha,
+                "n_draws": int(self.n_draws),
+                "method": "Holm (1979); Romano & Wolf (2005) step-down over the randomisation draws",
+                "outcomes": [
+                    {
+                        "outcome": r["outcome"],
+                        "estimate": num(r["estimate"]),
+                        "p_value": num(r["p_value"]),
+                        "p_holm": num(r["p_holm"]),
+                        "p_randomisation": num(r["p_randomisation"]),
+                        "p_romano_wolf": num(r["p_romano_wolf"]),
+                        "significant_holm": bool(r["p_holm"] < self.alpha),
+                        "significant_romano_wolf": (
+                            None
+                            if not np.isfinite(r["p_romano_wolf"])
+                            else bool(r["p_romano_wolf"] < self.alpha)
+                        ),
+                    }
+                    for r in self.table.to_dict(orient="records")
+                ],
+            }
+        )
 
     def plot(self, ax=None):
         """Unadjusted and adjusted p-values per outcome on a log scale, alpha marked."""

@@ -68,14 +68,13 @@ def load_trial_records(trial_file, assignment: pd.DataFrame, outcome=None) -> Tr
     tf = trial_file
     trial = tf.trial
     outcome = outcome or trial.outcomes.primary
-    try:
-        source = trial.source("records")
-    except KeyError:
+    source = trial.source("records")
+    if source is None:
         raise InputError(
             Problem(
                 str(tf.path), "the trial has no data source of kind records", field="data_sources"
             )
-        ) from None
+        )
     records = load_source(
         source, tf.root or tf.dir, trial=trial, assignment=assignment, file=tf.path
     )

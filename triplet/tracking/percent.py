@@ -33,7 +33,9 @@ from typing import Any
 import pandas as pd
 from scipy import stats
 
-__all__ = ["PercentChange", "from_additive", "from_log_ratio"]
+from triplet.io import jsonable
+
+__all__ = ["PercentChange", "from_additive", "from_log_ratio", "percent_of_log_ratio"]
 
 
 def _finite(x: Any) -> bool:
@@ -64,16 +66,18 @@ class PercentChange:
         return pd.DataFrame([self.to_dict()])
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "percent_change": self.percent_change,
-            "percent_ci_low": self.percent_ci_low,
-            "percent_ci_high": self.percent_ci_high,
-            "log_effect": self.log_effect,
-            "log_se": self.log_se,
-            "log_df": self.log_df,
-            "percent_method": self.method,
-            "percent_blank_reason": self.reason,
-        }
+        return jsonable(
+            {
+                "percent_change": self.percent_change,
+                "percent_ci_low": self.percent_ci_low,
+                "percent_ci_high": self.percent_ci_high,
+                "log_effect": self.log_effect,
+                "log_se": self.log_se,
+                "log_df": self.log_df,
+                "percent_method": self.method,
+                "percent_blank_reason": self.reason,
+            }
+        )
 
     def plot(self, ax=None):
         """The per cent change and its interval (an open end drawn as an arrow)."""
@@ -100,6 +104,14 @@ def _crit(alpha: float, df: float | None) -> float:
 
 def _pct(r: float) -> float:
     return 100.0 * (r - 1.0)
+
+
+def percent_of_log_ratio(log_ratio):
+    """``100 (exp(theta) - 1)``, elementwise for arrays (posterior draws, pooled effects): the
+    one per cent of a log ratio every module uses."""
+    import numpy as np
+
+    return 100.0 * np.expm1(log_ratio)
 
 
 def from_log_ratio(

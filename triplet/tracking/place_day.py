@@ -25,8 +25,11 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 from triplet.testing.crossover import PlaceDayRules, draw_place_days
 from triplet.tracking.did import fit_fixed_effects
+from triplet.tracking.estimate import effect_fields
+from triplet.tracking.percent import PercentChange, from_additive
 
 __all__ = ["PlaceDayEffect", "place_day_effect", "place_day_panel", "place_day_trends"]
 
@@ -50,39 +53,54 @@ class PlaceDayEffect:
     ri_p_value: float | None = None
     ri_draws: int = 0
     ri_estimates: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    #: observed mean of the treated place-days (the per cent's numerator)
+    treated_mean: float = math.nan
+    df: float | None = None  # of the t reference (clusters - 1)
+
+    # ---- the effect-estimate protocol (triplet.tracking.estimate)
+    @property
+    def n_units(self) -> int:
+        return self.n_places
+
+    @property
+    def n_clusters(self) -> int:
+        """Clustered by place."""
+        return self.n_places
+
+    @property
+    def percent(self) -> PercentChange:
+        """Ratio of the treated place-days to their counterfactual ``T / (T - b)``."""
+        return from_additive(
+            self.estimate, self.ci_low, self.ci_high, self.treated_mean, se=self.se, df=self.df
+        )
 
     @property
     def percent_change(self) -> float:
-        return 100 * self.estimate / self.control_mean if self.control_mean > 0 else math.nan
+        v = self.percent.percent_change
+        return math.nan if v is None else v
+
+    @property
+    def notes(self) -> str:
+        return (
+            f"place and day fixed effects, CRV1 clustered by place ({self.n_places} places); "
+            f"{self.n_washout} washout place-days left out"
+        )
 
     def to_dict(self) -> dict:
-        def f(v):
-            return None if v is None or not np.isfinite(v) else float(v)
-
-        return {
-            "estimator": "place_day_fe",
-            "estimate": f(self.estimate),
-            "se": f(self.se),
-            "ci_low": f(self.ci_low),
-            "ci_high": f(self.ci_high),
-            "p_value": f(self.p_value),
-            "alpha": self.alpha,
-            "n_obs": self.n_obs,
-            "n_units": self.n_places,
-            "n_days": self.n_days,
-            "n_treated_place_days": self.n_treated,
-            "n_washout_place_days": self.n_washout,
-            "control_mean": f(self.control_mean),
-            "percent_change": f(self.percent_change),
-            "percent_ci_low": f(100 * self.ci_low / self.control_mean)
-            if self.control_mean > 0
-            else None,
-            "percent_ci_high": f(100 * self.ci_high / self.control_mean)
-            if self.control_mean > 0
-            else None,
-            "ri_p_value": f(self.ri_p_value),
-            "randomisation_draws": self.ri_draws,
-        }
+        return jsonable(
+            {
+                "estimator": "place_day_fe",
+                **effect_fields(self),
+                "alpha": self.alpha,
+                "n_days": self.n_days,
+                "n_treated_place_days": self.n_treated,
+                "n_washout_place_days": self.n_washout,
+                "control_mean": self.control_mean,
+                "treated_mean": self.treated_mean,
+                "ri_p_value": self.ri_p_value,
+                "randomisation_draws": self.ri_draws,
+            }
+        )
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([self.to_dict()])
@@ -168,6 +186,8 @@ def place_day_effect(
         n_treated=int(treated[keep].sum()),
         n_washout=int(wash.sum()),
         control_mean=float(y[keep & ~treated].mean()),
+        treated_mean=float(y[keep & treated].mean()),
+        df=float(fit.df_t),
         ri_p_value=ri_p,
         ri_draws=len(ri),
         ri_estimates=ri,

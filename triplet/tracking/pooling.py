@@ -35,6 +35,7 @@ from scipy import stats
 
 from triplet.errors import ConvergenceError, InputError, Problem
 from triplet.registry.models import Prior
+from triplet.tracking.percent import percent_of_log_ratio
 
 __all__ = [
     "EFFECT_COLUMNS",
@@ -61,10 +62,6 @@ EFFECT_COLUMNS = [
     "percent_ci_high",
     "source",
 ]
-
-
-def _pct(x):
-    return 100.0 * np.expm1(x)
 
 
 def effects_from_results(
@@ -292,11 +289,11 @@ def random_effects(
         "q": q,
         "pi_low": pi[0],
         "pi_high": pi[1],
-        "percent_change": float(_pct(mu)),
-        "percent_ci_low": float(_pct(lo)),
-        "percent_ci_high": float(_pct(hi)),
-        "percent_pi_low": None if pi[0] is None else float(_pct(pi[0])),
-        "percent_pi_high": None if pi[1] is None else float(_pct(pi[1])),
+        "percent_change": float(percent_of_log_ratio(mu)),
+        "percent_ci_low": float(percent_of_log_ratio(lo)),
+        "percent_ci_high": float(percent_of_log_ratio(hi)),
+        "percent_pi_low": None if pi[0] is None else float(percent_of_log_ratio(pi[0])),
+        "percent_pi_high": None if pi[1] is None else float(percent_of_log_ratio(pi[1])),
         "weights": [float(x) for x in w / w.sum()],
     }
 
@@ -347,9 +344,9 @@ def tau_prior_sensitivity(
         rows.append(
             {
                 "tau_prior_sigma": sig,
-                "percent_change": float(_pct(q[1])),
-                "percent_ci_low": float(_pct(q[0])),
-                "percent_ci_high": float(_pct(q[2])),
+                "percent_change": float(percent_of_log_ratio(q[1])),
+                "percent_ci_low": float(percent_of_log_ratio(q[0])),
+                "percent_ci_high": float(percent_of_log_ratio(q[2])),
                 "p_reduction": cdf(0.0),
                 "tau": tau_med,
             }
@@ -404,7 +401,7 @@ def bayesian_pool(
     d = flat_draws(idata)
     rng = np.random.Generator(np.random.PCG64(seed))
     new = d["mu"] + d["tau"] * rng.standard_normal(d["mu"].shape)
-    pct, pct_new = _pct(d["mu"]), _pct(new)
+    pct, pct_new = percent_of_log_ratio(d["mu"]), percent_of_log_ratio(new)
     out.update(
         {
             "percent_change": float(np.median(pct)),
@@ -417,7 +414,9 @@ def bayesian_pool(
             "tau_ci_high": float(np.quantile(d["tau"], 0.975)),
             "percent_pi_low": float(np.quantile(pct_new, 0.025)),
             "percent_pi_high": float(np.quantile(pct_new, 0.975)),
-            "trial_percent_change": [float(v) for v in np.median(_pct(d["theta"]), axis=0)],
+            "trial_percent_change": [
+                float(v) for v in np.median(percent_of_log_ratio(d["theta"]), axis=0)
+            ],
         }
     )
     return out
@@ -631,9 +630,9 @@ def pool_effects(
     t = effects.reset_index(drop=True).copy()
     if "percent_change" not in t:
         z = float(stats.norm.ppf(0.975))
-        t["percent_change"] = _pct(t["log_effect"])
-        t["percent_ci_low"] = _pct(t["log_effect"] - z * t["se"])
-        t["percent_ci_high"] = _pct(t["log_effect"] + z * t["se"])
+        t["percent_change"] = percent_of_log_ratio(t["log_effect"])
+        t["percent_ci_low"] = percent_of_log_ratio(t["log_effect"] - z * t["se"])
+        t["percent_ci_high"] = percent_of_log_ratio(t["log_effect"] + z * t["se"])
     freq = random_effects(t, method=method, test=test)
     t["weight_re"] = freq.pop("weights")
     if tau_sensitivity:

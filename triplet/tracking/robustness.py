@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 
 from triplet.errors import InputError, StateError
+from triplet.seeds import stream_seed
 from triplet.tracking.few_clusters import (
     few_cluster_threshold,
     poisson_few_clusters,
     twfe_few_clusters,
 )
+from triplet.tracking.percent import from_additive
 
 __all__ = ["few_cluster_fields", "secondary_family", "trends_sensitivity"]
 
@@ -50,13 +52,13 @@ def few_cluster_fields(x, rec: dict[str, Any], estimator: str) -> dict[str, Any]
         "cluster": x.cluster,
         "alpha": x.alpha,
         "n_boot": N_BOOT,
-        "seed": int(x.trial.design.seed) + 2,
+        "seed": stream_seed(x.trial.design.seed, "wild_bootstrap"),
     }
     try:
         if estimator == "twfe_did":
             fc = twfe_few_clusters(x.panel, block=x.block, **kw)
         else:
-            fc = poisson_few_clusters(x.panel, **kw)
+            fc = poisson_few_clusters(x.panel, block=x.block, **kw)
     except (InputError, StateError) as exc:
         return {**rec, "few_clusters": None, "notes": _join(rec.get("notes"), f"CR2/wild: {exc}")}
     out = {**rec, "few_clusters": fc.to_dict(), "inference": "crv1"}
@@ -70,9 +72,12 @@ def few_cluster_fields(x, rec: dict[str, Any], estimator: str) -> dict[str, Any]
             p_value=row["p_value"],
         )
         if estimator == "twfe_did":
-            cf = rec.get("counterfactual_mean")
-            out["percent_ci_low"] = _pct(row["ci_low"], cf)
-            out["percent_ci_high"] = _pct(row["ci_high"], cf)
+            # the registered interval mapped to the ratio scale T / (T - b), as for CRV1
+            pct = from_additive(
+                rec.get("estimate"), row["ci_low"], row["ci_high"], rec.get("treated_mean")
+            )
+            out["percent_ci_low"] = pct.percent_ci_low
+            out["percent_ci_high"] = pct.percent_ci_high
         else:
             rr_lo, rr_hi = _exp(row["ci_low"], 0.0), _exp(row["ci_high"], None)
             out["rate_ratio_ci_low"], out["rate_ratio_ci_high"] = rr_lo, rr_hi
@@ -101,12 +106,6 @@ def _join(notes: str | None, more: str) -> str:
 def _exp(x, open_end):
     """exp of an interval end; an open end (None: infinite) becomes ``open_end``."""
     return open_end if x is None else float(np.exp(x))
-
-
-def _pct(x, base) -> float | None:
-    if base is None or x is None or not np.isfinite(base) or base == 0 or not np.isfinite(x):
-        return None
-    return float(100.0 * x / base)
 
 
 #: leads used by the sensitivity analysis (the last months before the start)

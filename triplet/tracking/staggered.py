@@ -29,9 +29,11 @@ import pandas as pd
 from scipy import stats
 
 from triplet.errors import InputError
+from triplet.io import jsonable
 from triplet.tracking.did import check_columns
+from triplet.tracking.estimate import effect_fields
 from triplet.tracking.event_study import relative_periods
-from triplet.tracking.percent import from_additive
+from triplet.tracking.percent import PercentChange, from_additive
 from triplet.tracking.plots import plot_dynamic_effects
 
 __all__ = ["StaggeredResult", "staggered_did"]
@@ -54,6 +56,7 @@ class StaggeredResult:
     n_cohorts: int
     n_never_treated: int
     n_dropped_treated_at_start: int
+    n_clusters: int | None = None  # units when not clustered
 
     @property
     def ci_low(self) -> float:
@@ -67,44 +70,45 @@ class StaggeredResult:
     def p_value(self) -> float:
         return float(2 * stats.norm.sf(abs(self.estimate / self.se))) if self.se > 0 else np.nan
 
-    def _pct(self, x: float) -> float:
-        b = self.counterfactual_mean
-        return float(100 * x / b) if b else float("nan")
+    #: normal-theory inference (no degrees of freedom)
+    df = None
+
+    @property
+    def percent(self) -> PercentChange:
+        return from_additive(
+            self.estimate,
+            self.ci_low,
+            self.ci_high,
+            self.counterfactual_mean + self.estimate,
+            se=self.se,
+        )
+
+    @property
+    def notes(self) -> str:
+        return (
+            "Callaway & Sant'Anna (2021) ATT, never-treated controls, simple aggregation, "
+            "analytic influence-function SE"
+            + (
+                f"; {self.n_dropped_treated_at_start} units treated in the first period dropped"
+                if self.n_dropped_treated_at_start
+                else ""
+            )
+        )
 
     def summary(self) -> pd.DataFrame:
         return self.dynamic.copy()
 
     def to_dict(self) -> dict:
-        return {
-            "estimator": "staggered_did",
-            "outcome": self.outcome,
-            "estimate": self.estimate,
-            "se": self.se,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "p_value": self.p_value,
-            **from_additive(
-                self.estimate,
-                self.ci_low,
-                self.ci_high,
-                self.counterfactual_mean + self.estimate,
-                se=self.se,
-            ).to_dict(),
-            "n_obs": self.n_obs,
-            "n_units": self.n_units,
-            "n_cohorts": self.n_cohorts,
-            "n_never_treated": self.n_never_treated,
-            "dynamic": self.dynamic.to_dict(orient="records"),
-            "notes": (
-                "Callaway & Sant'Anna (2021) ATT, never-treated controls, simple aggregation, "
-                "analytic influence-function SE"
-                + (
-                    f"; {self.n_dropped_treated_at_start} units treated in the first period dropped"
-                    if self.n_dropped_treated_at_start
-                    else ""
-                )
-            ),
-        }
+        return jsonable(
+            {
+                "estimator": "staggered_did",
+                "outcome": self.outcome,
+                **effect_fields(self),
+                "n_cohorts": self.n_cohorts,
+                "n_never_treated": self.n_never_treated,
+                "dynamic": self.dynamic.to_dict(orient="records"),
+            }
+        )
 
     def plot(self, ax=None):
         """Dynamic aggregation: ATT by periods since the start, with pointwise intervals."""
@@ -247,4 +251,5 @@ def staggered_did(
         n_cohorts=len(cohorts),
         n_never_treated=int(n_c),
         n_dropped_treated_at_start=dropped,
+        n_clusters=n if cl_codes is None else int(cl_codes.max() + 1),
     )

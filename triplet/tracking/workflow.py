@@ -44,15 +44,16 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import ConvergenceError, InputError, LockError, OverwriteError, StateError
-from triplet.io import write_dataframe
+from triplet.io import jsonable, write_dataframe
 from triplet.registry.models import DesignMethod, Estimator, Outcome, Status, Trial
+from triplet.seeds import stream_seed
 from triplet.tracking.count_models import count_did
 from triplet.tracking.did import did
 from triplet.tracking.displacement import buffer_units, wdq
+from triplet.tracking.estimate import effect_fields
 from triplet.tracking.event_study import event_study
 from triplet.tracking.inference import permute_within, randomisation_inference, unit_prepost
 from triplet.tracking.panel import area_panel, build_panel, load_trial_records
-from triplet.tracking.percent import from_additive
 from triplet.tracking.results import (
     RESULTS_FILE,
     analysis_record,
@@ -106,7 +107,7 @@ class TrackReport:
         return pd.DataFrame(self.results["analyses"]).reindex(columns=cols)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.results
+        return jsonable(self.results)
 
     def plot(self, ax=None):
         """Per-cent changes with intervals of every analysis (primary first)."""
@@ -145,10 +146,12 @@ def _cluster_column(trial, panel: pd.DataFrame, notes: list[str]) -> str:
         return "unit"
     if panel[want].notna().all():
         return want
-    notes.append(
-        f"analysis.cluster is {want} but the assignment has no {want}s: clustered by unit instead"
+    # trial.yaml validation refuses a cluster level the design does not make, so this is an
+    # assignment that does not match its registration: an error, never a silent fallback
+    raise StateError(
+        f"analysis.cluster is {want} but {trial.id}'s assignment.csv has units with no {want}: "
+        "nothing was analysed"
     )
-    return "unit"
 
 
 def _block_column(trial, panel: pd.DataFrame) -> str | None:
@@ -258,25 +261,12 @@ def _event_study(x: AnalysisInput) -> Estimated:
         block=x.block,
         window=EVENT_WINDOW,
     )
-    lo, hi = r.post_mean_ci
-    on = x.panel["d"] == 1
-    pct = from_additive(
-        r.post_mean, lo, hi, float(x.panel.loc[on, x.measure].mean()), se=r.post_mean_se, df=r.df
-    )
+    d = r.to_dict()
     rec = {
-        "estimator": "event_study",
-        "estimate": r.post_mean,
-        "se": r.post_mean_se,
-        "ci_low": lo,
-        "ci_high": hi,
-        "p_value": r.post_mean_p,
-        "n_obs": r.n_obs,
-        "n_units": r.n_units,
-        **pct.to_dict(),
-        "pretrend_test": r.to_dict()["pretrend_test"],
-        "coefficients": r.to_dict()["coefficients"],
-        "notes": f"joint pre-trend test F({r.pretrend_df[0]}, {r.pretrend_df[1]}) = "
-        f"{r.pretrend_f:.2f}, p = {r.pretrend_p:.3f}",
+        **effect_fields(r),  # the average post-start effect (the protocol's estimate)
+        "fixed_effects": "unit + month" if x.block is None else f"unit + {x.block} x month",
+        "pretrend_test": d["pretrend_test"],
+        "coefficients": d["coefficients"],
     }
     return Estimated(rec, r)
 
@@ -290,6 +280,7 @@ def _count_did(family: Literal["poisson", "negbin"]) -> Callable[[AnalysisInput]
             cluster=x.cluster,
             family=family,
             count_outcome=x.measure == "count",
+            block=x.block,
         )
         rec = r.to_dict()
         if x.measure == "harm":
@@ -309,14 +300,24 @@ def _staggered_did(x: AnalysisInput) -> Estimated:
         start="start",
         cluster=None if x.cluster == "unit" else x.cluster,
     )
-    return Estimated(r.to_dict(), r)
+    rec = {**r.to_dict(), "fixed_effects": "unit + month"}
+    if x.block is not None:
+        # Callaway & Sant'Anna compare each start cohort with the never-treated units; it has
+        # no block x month version, so the design's blocks are named as not followed.
+        rec["notes"] = (
+            f"{rec.get('notes') or ''}; the design's {x.block}s are not used: Callaway & "
+            f"Sant'Anna's group-time ATTs compare cohorts with never-treated units on unit + "
+            f"month effects (no {x.block} x month version)"
+        ).lstrip("; ")
+    return Estimated(rec, r)
 
 
 def _randomisation_inference(x: AnalysisInput) -> Estimated:
-    r, cf, _ = x.randomisation(x.panel, x.measure)
-    rec = r.to_dict()
-    # T = counterfactual + effect: the treated units' observed mean after the start
-    rec.update(from_additive(r.estimate, r.ci_low, r.ci_high, cf + r.estimate).to_dict())
+    r, _, _ = x.randomisation(x.panel, x.measure)
+    rec = r.to_dict()  # per cent against the treated units' observed mean after the start
+    # the statistic is a difference of unit pre/post changes; the design (blocks, pairs,
+    # clusters) enters through the redrawn assignments, not as fixed effects
+    rec["fixed_effects"] = "none (unit pre/post means; the design's strata in the redraws)"
     return Estimated(rec, r)
 
 
@@ -334,13 +335,8 @@ def _place_day(x: AnalysisInput) -> Estimated:
     """Place-day (crossover) trial: place + day fixed effects, RI re-drawing the schedule."""
     ri, _, procedure = x.randomisation(x.panel, x.measure)
     r = ri.effect
+    # the protocol's per cent: treated place-days against their counterfactual, ratio scale
     rec = r.to_dict()
-    on = x.panel["treated"].astype(bool) & ~x.panel["washout"].astype(bool)
-    treated_mean = float(x.panel.loc[on, x.measure].mean())
-    pct = from_additive(
-        r.estimate, r.ci_low, r.ci_high, treated_mean, se=r.se, df=max(r.n_places - 1, 1)
-    )
-    rec.update(pct.to_dict())
     rec["p_value_randomisation"] = rec.pop("ri_p_value")
     rec["notes"] = (
         f"{r.n_treated} treated and {r.n_obs - r.n_treated} control place-days of {r.n_places} "
@@ -741,7 +737,6 @@ def track_trial(
     matplotlib.use("Agg", force=False)
     from triplet.registry import find_trial
     from triplet.registry.lock import read_lock
-    from triplet.testing.assignment import read_assignment
 
     tf = find_trial(registry, trial_id)
     _preflight(tf)
@@ -750,13 +745,7 @@ def track_trial(
             f"{tf.results_dir / RESULTS_FILE} exists; rerun with --rerun to move it to "
             f"{tf.results_dir / 'previous'}/<timestamp>/ and analyse again"
         )
-    if tf.trial.design.method is DesignMethod.place_day:
-        from triplet.testing.crossover import read_schedule
-
-        assignment = read_schedule(tf.assignment_path)  # unit x day (x shift)
-    else:
-        assignment = read_assignment(tf.assignment_path)
-    assignment["unit"] = assignment["unit"].astype(str)
+    assignment, assignment_sha256 = _read_assignment(tf)
     lock = read_lock(tf)
     notes = _draws_note(tf.trial, draws)
     n_draws = int(draws or tf.trial.analysis.randomisation_draws)
@@ -784,6 +773,7 @@ def track_trial(
         if block_rec is not None:
             analyses.append((block_rec, None))
         results = _assemble(track, analyses, displacement, bayesian, lock, n_draws)  # assemble
+        results["assignment_sha256"] = assignment_sha256  # of the file analysed, not the lock's
         results.update({"sensitivity": None, **track.extras, "multiplicity": family})
         panel = track.panels.all
         if "month" in panel.columns:
@@ -799,6 +789,27 @@ def track_trial(
         status = set_status(tf, Status.analysed).trial.status.value
     figures = {k: tf.results_dir / v for k, v in results["figures"].items()}
     return TrackReport(tf.id, results, tf.results_dir / RESULTS_FILE, figures, archived, status)
+
+
+def _read_assignment(tf) -> tuple[pd.DataFrame, str]:
+    """The assignment analysed and the SHA-256 of exactly those bytes (read once)."""
+    import hashlib
+    import io
+
+    from triplet.testing.assignment import read_assignment
+
+    try:
+        data = tf.assignment_path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the assignment: {exc}", file=tf.assignment_path) from exc
+    if tf.trial.design.method is DesignMethod.place_day:
+        from triplet.testing.crossover import read_schedule
+
+        frame = read_schedule(io.BytesIO(data), file=tf.assignment_path)  # unit x day (x shift)
+    else:
+        frame = read_assignment(io.BytesIO(data), file=tf.assignment_path)
+    frame["unit"] = frame["unit"].astype(str)
+    return frame, hashlib.sha256(data).hexdigest()
 
 
 def _draws_note(trial, draws: int | None) -> list[str]:
@@ -836,7 +847,9 @@ def _start(tf, assignment: pd.DataFrame, n_draws: int, stage: Path, notes: list[
         alpha=trial.analysis.alpha,
         randomisation=_place_day_randomisation(tf, n_draws)
         if trial.design.method is DesignMethod.place_day
-        else _draws_factory(tf, assignment, n_draws, seed=trial.design.seed + 1),
+        else _draws_factory(
+            tf, assignment, n_draws, seed=stream_seed(trial.design.seed, "randomisation_inference")
+        ),
         dose=_dose_source(tf, assignment),
     )
     return _Track(tf, assignment, records, panels, base, stage, notes)
@@ -1056,7 +1069,8 @@ def _block_att(track: _Track, n_draws: int) -> dict[str, Any] | None:
     delta = post - pre
     rec = r.to_dict()
     try:
-        z = draw_assignments(table, tf.trial.design, n_draws, tf.trial.design.seed + 2)
+        seed = stream_seed(tf.trial.design.seed, "block_att_randomisation")
+        z = draw_assignments(table, tf.trial.design, n_draws, seed)
         stat = stratified_statistic(delta, z, table["block"].to_numpy())
         observed = stratified_statistic(delta, obs, table["block"].to_numpy())
         rec["p_value_randomisation"] = float(
@@ -1108,18 +1122,15 @@ def _displacement(tf, records, assignment, measure, alpha, notes) -> dict[str, A
     from triplet.records.sources import load_source
 
     trial = tf.trial
-    try:
-        try:
-            source = trial.source("units")
-        except KeyError:  # a boundary file gives a units table with neighbours too (issue 11)
-            source = trial.source("boundaries")
-        units = load_source(source, tf.root or tf.dir, trial=trial, file=tf.path)
-    except KeyError:
+    # a boundary file gives a units table with neighbours too (issue 11)
+    source = trial.source("units") or trial.source("boundaries")
+    if source is None:
         notes.append(
             "analysis.buffer is true but the trial has no units source with "
             "neighbours: displacement not checked"
         )
         return None
+    units = load_source(source, tf.root or tf.dir, trial=trial, file=tf.path)
     id_col = trial.units.id_column if trial.units.id_column in units.columns else "unit"
     treated = assignment.loc[assignment["arm"] == "treatment", "unit"].tolist()
     controls = assignment.loc[assignment["arm"] == "control", "unit"].tolist()

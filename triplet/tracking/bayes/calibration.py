@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from triplet.io import jsonable
+
 __all__ = ["CoverageStudy", "coverage_study"]
 
 
@@ -40,18 +42,26 @@ class CoverageStudy:
             ok = g[g["ok"]]
             k, n = int(ok["covered"].sum()), len(ok)
             lo, hi = _wilson(k, n)
-            rows.append({"scenario": scenario, "model": model, "n_fits": len(g),
-                         "n_failed": int((~g["ok"]).sum()), "covered": k,
-                         "coverage": k / n if n else math.nan, "coverage_low": lo,
-                         "coverage_high": hi,
-                         "median_width": float((ok["hi"] - ok["lo"]).median()),
-                         "mean_estimate": float(ok["estimate"].mean()),
-                         "true": float(g["true"].iloc[0])})
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "model": model,
+                    "n_fits": len(g),
+                    "n_failed": int((~g["ok"]).sum()),
+                    "covered": k,
+                    "coverage": k / n if n else math.nan,
+                    "coverage_low": lo,
+                    "coverage_high": hi,
+                    "median_width": float((ok["hi"] - ok["lo"]).median()),
+                    "mean_estimate": float(ok["estimate"].mean()),
+                    "true": float(g["true"].iloc[0]),
+                }
+            )
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.summary().astype(object).where(self.summary().notna(), None)
-        return {"settings": self.settings, "summary": s.to_dict("records")}
+        return jsonable({"settings": self.settings, "summary": s.to_dict("records")})
 
     def plot(self, ax=None):
         """One panel per scenario x model: each rep's 95% interval (red if it misses the truth)."""
@@ -61,9 +71,14 @@ class CoverageStudy:
         scen = list(dict.fromkeys(k[0] for k in keys))
         models = list(dict.fromkeys(k[1] for k in keys))
         if ax is None:
-            fig, axes = plt.subplots(len(scen), len(models), squeeze=False, sharex=True,
-                                     figsize=(4.2 * len(models), 3.2 * len(scen)),
-                                     layout="constrained")
+            fig, axes = plt.subplots(
+                len(scen),
+                len(models),
+                squeeze=False,
+                sharex=True,
+                figsize=(4.2 * len(models), 3.2 * len(scen)),
+                layout="constrained",
+            )
         else:
             axes = np.atleast_2d(ax)
             fig = axes.flat[0].figure
@@ -71,18 +86,26 @@ class CoverageStudy:
         for i, sc in enumerate(scen):
             for j, mo in enumerate(models):
                 a = axes[i, j]
-                g = self.fits[(self.fits["scenario"] == sc) & (self.fits["model"] == mo)
-                              & self.fits["ok"]].sort_values("estimate")
+                g = self.fits[
+                    (self.fits["scenario"] == sc) & (self.fits["model"] == mo) & self.fits["ok"]
+                ].sort_values("estimate")
                 pct = 100 * np.expm1(g[["lo", "estimate", "hi"]].to_numpy())
                 y = np.arange(len(g))
                 colour = np.where(g["covered"], "#4d4d4d", "#d7301f")
                 a.hlines(y, pct[:, 0], pct[:, 2], colors=colour, lw=1.2)
                 a.plot(pct[:, 1], y, "o", ms=2.5, color="black")
-                a.axvline(100 * np.expm1(g["true"].iloc[0]) if len(g) else 0, color="#1b9e77",
-                          lw=1.5, label="true effect")
+                a.axvline(
+                    100 * np.expm1(g["true"].iloc[0]) if len(g) else 0,
+                    color="#1b9e77",
+                    lw=1.5,
+                    label="true effect",
+                )
                 s = summ.loc[(sc, mo)]
-                a.set_title(f"{sc}\n{mo}: {int(s['covered'])}/{int(s['n_fits'] - s['n_failed'])} cover "
-                            f"({100 * s['coverage']:.0f}%)", fontsize=9)
+                a.set_title(
+                    f"{sc}\n{mo}: {int(s['covered'])}/{int(s['n_fits'] - s['n_failed'])} cover "
+                    f"({100 * s['coverage']:.0f}%)",
+                    fontsize=9,
+                )
                 a.set_yticks([])
                 if i == len(scen) - 1:
                     a.set_xlabel("change in rate (%), 95% interval")
@@ -107,8 +130,9 @@ SCENARIOS: dict[str, dict[str, float]] = {
 }
 
 
-def _fit_panel(panel: pd.DataFrame, kind: str, *, unit_post: bool, draws: int, tune: int,
-               seed: int):
+def _fit_panel(
+    panel: pd.DataFrame, kind: str, *, unit_post: bool, draws: int, tune: int, seed: int
+):
     """Fit the count (negative binomial) or harm model, with or without unit x post shifts,
     with default priors, 2 chains and no predictive checks (the failure rule applies)."""
     from triplet.registry.models import Priors
@@ -122,10 +146,21 @@ def _fit_panel(panel: pd.DataFrame, kind: str, *, unit_post: bool, draws: int, t
         model = build_count_model(arr, priors=Priors(), unit_post=unit_post)
     else:
         model = build_harm_model(arr, priors=Priors(), unit_post=unit_post)
-    return _fit(arr, model, kind=kind, family="negbin" if kind == "count" else "hurdle",
-                priors=Priors(), minimum_effect=None, outcome=kind, measure=kind,
-                estimand="simulation", settings=SamplerSettings(draws, tune, 2, seed),
-                thresholds=None, progress=False, checks=False)
+    return _fit(
+        arr,
+        model,
+        kind=kind,
+        family="negbin" if kind == "count" else "hurdle",
+        priors=Priors(),
+        minimum_effect=None,
+        outcome=kind,
+        measure=kind,
+        estimand="simulation",
+        settings=SamplerSettings(draws, tune, 2, seed),
+        thresholds=None,
+        progress=False,
+        checks=False,
+    )
 
 
 def coverage_study(
@@ -166,25 +201,54 @@ def coverage_study(
         task = bar.add_task(f"coverage ({kind})", total=total)
         for name, extra in scenarios.items():
             for r in range(n_reps):
-                panel = simulate_panel(n_units, n_months, rate_ratio=rate_ratio,
-                                       mean_count=mean_count, seed=seed + r, **extra)
+                panel = simulate_panel(
+                    n_units,
+                    n_months,
+                    rate_ratio=rate_ratio,
+                    mean_count=mean_count,
+                    seed=seed + r,
+                    **extra,
+                )
                 for label, unit_post in models.items():
-                    eff = _fit_panel(panel, kind, unit_post=unit_post, draws=draws, tune=tune,
-                                     seed=r)
-                    row = {"scenario": name, "model": label, "rep": r, "true": true,
-                           "ok": eff.ok, "estimate": math.nan, "lo": math.nan, "hi": math.nan,
-                           "covered": False, "p_reduction": math.nan}
+                    eff = _fit_panel(
+                        panel, kind, unit_post=unit_post, draws=draws, tune=tune, seed=r
+                    )
+                    row = {
+                        "scenario": name,
+                        "model": label,
+                        "rep": r,
+                        "true": true,
+                        "ok": eff.ok,
+                        "estimate": math.nan,
+                        "lo": math.nan,
+                        "hi": math.nan,
+                        "covered": False,
+                        "p_reduction": math.nan,
+                    }
                     if eff.ok:
                         lr = eff.log_ratio_draws
                         lo, hi = np.quantile(lr, [0.025, 0.975])
-                        row.update(estimate=float(np.median(lr)), lo=float(lo), hi=float(hi),
-                                   covered=bool(lo <= true <= hi),
-                                   p_reduction=float(np.mean(lr < 0)))
+                        row.update(
+                            estimate=float(np.median(lr)),
+                            lo=float(lo),
+                            hi=float(hi),
+                            covered=bool(lo <= true <= hi),
+                            p_reduction=float(np.mean(lr < 0)),
+                        )
                     rows.append(row)
                     bar.advance(task)
-    settings = {"kind": kind, "n_reps": n_reps, "n_units": n_units, "n_months": n_months,
-                "rate_ratio": rate_ratio, "mean_count": mean_count, "draws": draws,
-                "tune": tune, "seed": seed, "scenarios": scenarios}
+    settings = {
+        "kind": kind,
+        "n_reps": n_reps,
+        "n_units": n_units,
+        "n_months": n_months,
+        "rate_ratio": rate_ratio,
+        "mean_count": mean_count,
+        "draws": draws,
+        "tune": tune,
+        "seed": seed,
+        "scenarios": scenarios,
+    }
     return CoverageStudy(fits=pd.DataFrame(rows), settings=settings)
 
 
@@ -212,8 +276,11 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.figure)
     for kind, path, kw in (
         ("count", out, {}),
-        ("harm", out.with_name(out.stem + "_harm" + out.suffix),
-         {"n_units": 60, "mean_count": 1.5}),
+        (
+            "harm",
+            out.with_name(out.stem + "_harm" + out.suffix),
+            {"n_units": 60, "mean_count": 1.5},
+        ),
     ):
         if args.kind not in (kind, "both"):
             continue

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from triplet.errors import InputError, Problem
+from triplet.io import jsonable
 
 __all__ = [
     "PatrolAreaMap",
@@ -196,14 +197,16 @@ class Visits:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "rules": {
-                "min_minutes": self.rules.min_minutes,
-                "join_gap_minutes": self.rules.join_gap_minutes,
-                "timezone": self.rules.timezone,
-            },
-            **{k: int(v) for k, v in self.summary().itertuples(index=False)},
-        }
+        return jsonable(
+            {
+                "rules": {
+                    "min_minutes": self.rules.min_minutes,
+                    "join_gap_minutes": self.rules.join_gap_minutes,
+                    "timezone": self.rules.timezone,
+                },
+                **{k: int(v) for k, v in self.summary().itertuples(index=False)},
+            }
+        )
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt

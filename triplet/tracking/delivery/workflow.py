@@ -35,6 +35,8 @@ DELIVERY_DIR = "delivery"
 
 @dataclass(frozen=True)
 class DeliveryRun:
+    """What ``triplet delivery`` did: the report, the data it read, where it wrote and what it archived."""
+
     trial_id: str
     report: DeliveryReport
     data: DeliveryData
