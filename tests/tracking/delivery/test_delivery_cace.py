@@ -124,3 +124,43 @@ def test_bad_input() -> None:
         cace_2sls(p.assign(d=0.0), outcome="y")
     with pytest.raises(InputError, match="no outcome, dose or instrument"):
         cace_2sls(p.assign(dose=np.nan), outcome="y")
+
+
+def test_cace_per_cent_never_below_minus_100() -> None:
+    """A CACE interval reaching below the whole counterfactual mean has no per cent bound
+    there (blank, the absolute effect stands), and the statement says so (issue 10 defect 10)."""
+    from dataclasses import replace
+
+    from triplet.tracking.delivery.cace import CaceResult
+
+    base = CaceResult(
+        outcome="crimes",
+        estimate=-3.0,
+        se=2.0,
+        ci_low=-7.0,
+        ci_high=1.0,
+        p_value=0.2,
+        itt=-1.5,
+        itt_se=1.0,
+        itt_ci_low=-3.5,
+        itt_ci_high=0.5,
+        first_stage=0.5,
+        first_stage_se=0.05,
+        first_stage_f=100.0,
+        weak=False,
+        treated_dose=0.5,
+        control_dose=0.05,
+        counterfactual_mean=5.0,
+        n_obs=100,
+        n_units=10,
+        alpha=0.05,
+        fixed_effects=True,
+    )
+    d = base.to_dict()
+    assert d["percent_change"] == pytest.approx(-60.0)
+    assert d["percent_ci_low"] is None  # -140% is not a possible change
+    assert d["percent_ci_high"] == pytest.approx(20.0)
+    assert "per cent undefined" not in base.statement
+    worse = replace(base, estimate=-6.0)
+    assert worse.to_dict()["percent_change"] is None
+    assert "per cent undefined" in worse.statement

@@ -44,6 +44,10 @@ def wald_ratio(y: np.ndarray, dose: np.ndarray, z: np.ndarray) -> float:
     return float((y[z1].mean() - y[~z1].mean()) / (dose[z1].mean() - dose[~z1].mean()))
 
 
+def _fmt_pct(p: float | None) -> str:
+    return "per cent undefined" if p is None else f"{p:+.0f}%"
+
+
 @dataclass(frozen=True)
 class CaceResult:
     """CACE by 2SLS beside the intention-to-treat effect (same model, same units).
@@ -78,17 +82,25 @@ class CaceResult:
     alpha: float
     fixed_effects: bool
 
-    def _pct(self, v: float) -> float | None:
-        return 100 * v / self.counterfactual_mean if self.counterfactual_mean else None
+    def _percent_of_cf(self, v: float) -> float | None:
+        """``v`` as a per cent of the counterfactual mean; None where that is not a possible
+        change (a fall of more than the whole mean, or no positive mean): the absolute effect
+        stands instead (per cent figures are never shown below -100%, issue 10 defect 10)."""
+        cf = self.counterfactual_mean
+        if not (np.isfinite(v) and np.isfinite(cf)) or cf <= 0:
+            return None
+        pct = 100 * v / cf
+        return pct if pct >= -100 else None
 
     @property
     def statement(self) -> str:
         s = (
             f"Delivering the full registered dose changes {self.outcome} by "
-            f"{self.estimate:+.2f} per unit-month ({self._pct(self.estimate):+.0f}% of the treated "
-            f"units' counterfactual mean; {100 * (1 - self.alpha):.0f}% CI {self.ci_low:+.2f} to {self.ci_high:+.2f}); "
+            f"{self.estimate:+.2f} per unit-month ({_fmt_pct(self._percent_of_cf(self.estimate))} of the "
+            f"treated units' counterfactual mean; {100 * (1 - self.alpha):.0f}% CI "
+            f"{self.ci_low:+.2f} to {self.ci_high:+.2f}); "
             f"being assigned to treatment (ITT) changes it by {self.itt:+.2f} "
-            f"({self._pct(self.itt):+.0f}%), with {100 * self.treated_dose:.0f}% of the dose "
+            f"({_fmt_pct(self._percent_of_cf(self.itt))}), with {100 * self.treated_dose:.0f}% of the dose "
             f"delivered to treated and {100 * self.control_dose:.0f}% to control units. "
             f"First-stage F = {self.first_stage_f:.1f}."
         )
@@ -118,7 +130,9 @@ class CaceResult:
             ),
         ]
         out = pd.DataFrame(rows, columns=["quantity", "estimate", "se", "ci_low", "ci_high"])
-        out["percent_of_counterfactual_mean"] = [self._pct(v) for v in out["estimate"][:2]] + [None]
+        out["percent_of_counterfactual_mean"] = [
+            self._percent_of_cf(v) for v in out["estimate"][:2]
+        ] + [None]
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,14 +147,14 @@ class CaceResult:
                 "p_value": self.p_value,
                 "n_obs": self.n_obs,
                 "n_units": self.n_units,
-                "percent_change": self._pct(self.estimate),
-                "percent_ci_low": self._pct(self.ci_low),
-                "percent_ci_high": self._pct(self.ci_high),
+                "percent_change": self._percent_of_cf(self.estimate),
+                "percent_ci_low": self._percent_of_cf(self.ci_low),
+                "percent_ci_high": self._percent_of_cf(self.ci_high),
                 "itt": self.itt,
                 "itt_se": self.itt_se,
                 "itt_ci_low": self.itt_ci_low,
                 "itt_ci_high": self.itt_ci_high,
-                "itt_percent": self._pct(self.itt),
+                "itt_percent": self._percent_of_cf(self.itt),
                 "first_stage": self.first_stage,
                 "first_stage_se": self.first_stage_se,
                 "first_stage_f": self.first_stage_f,
