@@ -65,79 +65,119 @@ def run(quick: bool = False) -> list[BenchResult]:
     runs = {}
     for tune in (draws, 300):
         t0 = time.perf_counter()
-        trace = nutpie.sample(compiled, draws=draws, tune=tune, chains=2, cores=2, seed=1,
-                              save_warmup=False, progress_bar=False)
+        trace = nutpie.sample(
+            compiled,
+            draws=draws,
+            tune=tune,
+            chains=2,
+            cores=2,
+            seed=1,
+            save_warmup=False,
+            progress_bar=False,
+        )
         runs[tune] = (time.perf_counter() - t0, _ess_beta(trace), _rhat_max(trace))
 
     # a second trial of the same structure: build, reuse the compiled model, sample
     t0 = time.perf_counter()
     model2 = build_count_model(
         panel_arrays(simulate_panel(n_units, n_months, rate_ratio=0.8, seed=2014)),
-        priors=Priors(), family="negbin")
+        priors=Priors(),
+        family="negbin",
+    )
     compiled2, reused = compile_model(model2)
     reuse_secs = time.perf_counter() - t0
     t0 = time.perf_counter()
-    trace2 = nutpie.sample(compiled2, draws=draws, tune=300, chains=2, cores=2, seed=1,
-                           save_warmup=False, progress_bar=False)
+    trace2 = nutpie.sample(
+        compiled2,
+        draws=draws,
+        tune=300,
+        chains=2,
+        cores=2,
+        seed=1,
+        save_warmup=False,
+        progress_bar=False,
+    )
     second = (time.perf_counter() - t0, _ess_beta(trace2), _rhat_max(trace2))
     clear_cache()
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
-        idata = pm.sample(draws=draws, tune=draws, chains=2, cores=2, nuts_sampler="pymc",
-                          random_seed=1, progressbar=False, compute_convergence_checks=False,
-                          model=model)
+        idata = pm.sample(
+            draws=draws,
+            tune=draws,
+            chains=2,
+            cores=2,
+            nuts_sampler="pymc",
+            random_seed=1,
+            progressbar=False,
+            compute_convergence_checks=False,
+            model=model,
+        )
         pymc_total = time.perf_counter() - t0
     pymc_sample = float(idata["posterior"].attrs.get("sampling_time", pymc_total))
     ess_pymc = _ess_beta(idata)
 
     per_k_pymc = 1000.0 / ess_pymc * pymc_sample
     size = f"{n_units}x{n_months}, 2x{draws} draws"
-    pymc_note = (f"PyMC {ess_pymc / pymc_sample:.0f} ESS/s (ESS {ess_pymc:.0f} in "
-                 f"{pymc_sample:.1f} s; {pymc_total:.1f} s with compile)")
+    pymc_note = (
+        f"PyMC {ess_pymc / pymc_sample:.0f} ESS/s (ESS {ess_pymc:.0f} in "
+        f"{pymc_sample:.1f} s; {pymc_total:.1f} s with compile)"
+    )
     out = []
     for tune, label in ((draws, f"tune {draws} both"), (300, "default warm-up (300 vs 1000)")):
         secs, ess, rhat = runs[tune]
         per_k = 1000.0 / ess * secs
-        out.append(BenchResult(
-            name=f"bayes: nutpie s/1k ESS(beta), {size}, {label}",
-            seconds=per_k,
-            baseline_name="PyMC default NUTS, same model",
-            baseline_seconds=per_k_pymc,
-            target="nutpie >= 3x PyMC ESS/s (ratio <= 0.33)",
-            met=None if quick else per_k / per_k_pymc <= 1 / 3,
-            extra=(f"nutpie {ess / secs:.0f} ESS/s (ESS {ess:.0f} in {secs:.1f} s, R-hat max "
-                   f"{rhat:.3f}, compile {nutpie_compile:.1f} s); {pymc_note}"),
-        ))
+        out.append(
+            BenchResult(
+                name=f"bayes: nutpie s/1k ESS(beta), {size}, {label}",
+                seconds=per_k,
+                baseline_name="PyMC default NUTS, same model",
+                baseline_seconds=per_k_pymc,
+                target="nutpie >= 3x PyMC ESS/s (ratio <= 0.33)",
+                met=None if quick else per_k / per_k_pymc <= 1 / 3,
+                extra=(
+                    f"nutpie {ess / secs:.0f} ESS/s (ESS {ess:.0f} in {secs:.1f} s, R-hat max "
+                    f"{rhat:.3f}, compile {nutpie_compile:.1f} s); {pymc_note}"
+                ),
+            )
+        )
     secs, ess, _ = runs[300]
     end_to_end = 1000.0 / ess * (nutpie_compile + secs)
     ref = 1000.0 * CAUSALPY_SECONDS / CAUSALPY_ESS
-    out.append(BenchResult(
-        name=f"bayes: nutpie end to end (compile + sample) s/1k ESS(beta), {size}",
-        seconds=end_to_end,
-        baseline_name="CausalPy 0.9 reference (TARGETS.md, 18 ESS/s)",
-        baseline_seconds=ref,
-        target=">= 10x CausalPy ESS/s (ratio <= 0.1)",
-        met=None if quick else end_to_end / ref <= 0.1,
-        extra=(f"{ess / (nutpie_compile + secs):.0f} ESS/s end to end; sampling only "
-               f"{ess / secs:.0f} ESS/s (= {ess / secs / (CAUSALPY_ESS / CAUSALPY_SECONDS):.1f}x "
-               "the reference)"),
-    ))
+    out.append(
+        BenchResult(
+            name=f"bayes: nutpie end to end (compile + sample) s/1k ESS(beta), {size}",
+            seconds=end_to_end,
+            baseline_name="CausalPy 0.9 reference (TARGETS.md, 18 ESS/s)",
+            baseline_seconds=ref,
+            target=">= 10x CausalPy ESS/s (ratio <= 0.1)",
+            met=None if quick else end_to_end / ref <= 0.1,
+            extra=(
+                f"{ess / (nutpie_compile + secs):.0f} ESS/s end to end; sampling only "
+                f"{ess / secs:.0f} ESS/s (= {ess / secs / (CAUSALPY_ESS / CAUSALPY_SECONDS):.1f}x "
+                "the reference)"
+            ),
+        )
+    )
     secs, ess, rhat = second
     end_to_end = 1000.0 / ess * (reuse_secs + secs)
-    out.append(BenchResult(
-        name=f"bayes: nutpie end to end, second trial of the same structure (compiled model "
-             f"reused) s/1k ESS(beta), {size}",
-        seconds=end_to_end,
-        baseline_name="CausalPy 0.9 reference (TARGETS.md, 18 ESS/s)",
-        baseline_seconds=ref,
-        target=">= 10x CausalPy ESS/s (ratio <= 0.1)",
-        met=None if quick else (reused and end_to_end / ref <= 0.1),
-        extra=(f"{ess / (reuse_secs + secs):.0f} ESS/s end to end (model build + cache "
-               f"{reuse_secs:.1f} s, reused={reused}; sampling {secs:.1f} s, ESS {ess:.0f}, "
-               f"R-hat max {rhat:.3f}) vs first fit's compile {nutpie_compile:.1f} s"),
-    ))
+    out.append(
+        BenchResult(
+            name=f"bayes: nutpie end to end, second trial of the same structure (compiled model "
+            f"reused) s/1k ESS(beta), {size}",
+            seconds=end_to_end,
+            baseline_name="CausalPy 0.9 reference (TARGETS.md, 18 ESS/s)",
+            baseline_seconds=ref,
+            target=">= 10x CausalPy ESS/s (ratio <= 0.1)",
+            met=None if quick else (reused and end_to_end / ref <= 0.1),
+            extra=(
+                f"{ess / (reuse_secs + secs):.0f} ESS/s end to end (model build + cache "
+                f"{reuse_secs:.1f} s, reused={reused}; sampling {secs:.1f} s, ESS {ess:.0f}, "
+                f"R-hat max {rhat:.3f}) vs first fit's compile {nutpie_compile:.1f} s"
+            ),
+        )
+    )
     return out
 
 

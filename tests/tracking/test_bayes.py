@@ -412,8 +412,9 @@ def test_models_have_unit_by_post_shifts_and_can_leave_them_out():
     assert {"post_shift", "unit_post_sd", "unit_post_z"} <= free
     old = {v.name for v in build_count_model(arr, priors=Priors(), unit_post=False).free_RVs}
     assert not {"post_shift", "unit_post_sd", "unit_post_z"} & old
-    harm = {v.name for v in build_harm_model(panel_arrays(p, outcome="harm"),
-                                             priors=Priors()).free_RVs}
+    harm = {
+        v.name for v in build_harm_model(panel_arrays(p, outcome="harm"), priors=Priors()).free_RVs
+    }
     for part in ("any_", "size_"):
         assert {f"{part}post_shift", f"{part}unit_post_sd", f"{part}unit_post_z"} <= harm
 
@@ -443,8 +444,9 @@ def test_simulated_unit_post_shifts_and_drift_widen_the_spread_of_unit_changes()
     assert spread(unit_post_sd=0.5) > 2 * base
     assert spread(ar_sd=0.5, ar_rho=0.9) > 1.5 * base
     # without drift or shifts the panel is the one the simulator always made
-    pd.testing.assert_frame_equal(simulate_panel(6, 4, seed=3),
-                                  simulate_panel(6, 4, seed=3, ar_sd=0.0, unit_post_sd=0.0))
+    pd.testing.assert_frame_equal(
+        simulate_panel(6, 4, seed=3), simulate_panel(6, 4, seed=3, ar_sd=0.0, unit_post_sd=0.0)
+    )
 
 
 def test_unit_post_shifts_widen_the_interval_to_the_cluster_robust_one():
@@ -456,9 +458,11 @@ def test_unit_post_shifts_widen_the_interval_to_the_cluster_robust_one():
     from triplet.tracking.bayes.calibration import _fit_panel
 
     panel = simulate_panel(40, 12, rate_ratio=0.8, mean_count=5.0, unit_post_sd=0.4, seed=31)
-    glm = smf.glm("count ~ d + C(unit) + C(month)", data=panel.assign(
-        month=panel["month"].astype(str)), family=sm.families.Poisson()).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["unit"])[0]})
+    glm = smf.glm(
+        "count ~ d + C(unit) + C(month)",
+        data=panel.assign(month=panel["month"].astype(str)),
+        family=sm.families.Poisson(),
+    ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["unit"])[0]})
     se = float(glm.bse["d"])
     old = _fit_panel(panel, "count", unit_post=False, draws=500, tune=500, seed=1)
     new = _fit_panel(panel, "count", unit_post=True, draws=500, tune=500, seed=1)

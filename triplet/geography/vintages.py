@@ -127,12 +127,14 @@ class VintageMap:
         return "; ".join(parts) + "."
 
     def to_dict(self) -> dict:
-        return jsonable({
-            "source_vintage": self.source_vintage,
-            "target_vintage": self.target_vintage,
-            "counts": {r.status: int(r.n) for r in self.summary().itertuples(index=False)},
-            "unmapped_codes": self.problems.to_dict(orient="records"),
-        })
+        return jsonable(
+            {
+                "source_vintage": self.source_vintage,
+                "target_vintage": self.target_vintage,
+                "counts": {r.status: int(r.n) for r in self.summary().itertuples(index=False)},
+                "unmapped_codes": self.problems.to_dict(orient="records"),
+            }
+        )
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt

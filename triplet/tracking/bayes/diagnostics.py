@@ -64,7 +64,10 @@ class SamplerSettings:
     def stricter(self) -> SamplerSettings:
         """The retry: target acceptance 0.95, twice the tuning and the draws."""
         return SamplerSettings(
-            draws=2 * self.draws, tune=2 * self.tune, chains=self.chains, seed=self.seed + 1,
+            draws=2 * self.draws,
+            tune=2 * self.tune,
+            chains=self.chains,
+            seed=self.seed + 1,
             target_accept=max(0.95, self.target_accept),
         )
 
@@ -113,8 +116,14 @@ def _min_over(tree, fn) -> tuple[float, str]:
     return best, where
 
 
-def diagnose(idata, all_vars: list[str], monitored: list[str], thresholds: Thresholds,
-             attempts: int = 1, effect_vars: list[str] | None = None) -> Diagnostics:
+def diagnose(
+    idata,
+    all_vars: list[str],
+    monitored: list[str],
+    thresholds: Thresholds,
+    attempts: int = 1,
+    effect_vars: list[str] | None = None,
+) -> Diagnostics:
     """Max R-hat of ``monitored``, min bulk/tail ESS of ``effect_vars`` (default: monitored),
     max R-hat over ``all_vars`` (ArviZ 1.x, rank-normalised), divergences after warm-up."""
     import arviz as az
@@ -145,10 +154,15 @@ def diagnose(idata, all_vars: list[str], monitored: list[str], thresholds: Thres
     if div > thresholds.divergences_max:
         reasons.append(f"{div} divergent transitions")
     return Diagnostics(
-        rhat_max=rhat_max, ess_bulk_min=bulk, ess_tail_min=tail, divergences=div,
-        n_draws=n_draws, worst=worst_r if rhat_max > thresholds.rhat_max else worst_b,
+        rhat_max=rhat_max,
+        ess_bulk_min=bulk,
+        ess_tail_min=tail,
+        divergences=div,
+        n_draws=n_draws,
+        worst=worst_r if rhat_max > thresholds.rhat_max else worst_b,
         rhat_max_all=rhat_all,
-        attempts=attempts, reasons=tuple(reasons),
+        attempts=attempts,
+        reasons=tuple(reasons),
     )
 
 
@@ -156,14 +170,28 @@ def _sample(compiled, s: SamplerSettings, progress: bool):
     import nutpie
 
     return nutpie.sample(
-        compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=s.chains, seed=s.seed,
-        save_warmup=False, progress_bar=progress, target_accept=s.target_accept,
+        compiled,
+        draws=s.draws,
+        tune=s.tune,
+        chains=s.chains,
+        cores=s.chains,
+        seed=s.seed,
+        save_warmup=False,
+        progress_bar=progress,
+        target_accept=s.target_accept,
     )
 
 
-def sample_with_retry(model, settings: SamplerSettings, *, effect: tuple[str, ...],
-                      derive=None, derived: tuple[str, ...] = (),
-                      thresholds: Thresholds | None = None, progress: bool = True):
+def sample_with_retry(
+    model,
+    settings: SamplerSettings,
+    *,
+    effect: tuple[str, ...],
+    derive=None,
+    derived: tuple[str, ...] = (),
+    thresholds: Thresholds | None = None,
+    progress: bool = True,
+):
     """Compile ``model`` once with nutpie (numba; reused across fits of the same structure,
     :mod:`.compiled`), sample, diagnose; retry once if it fails.
 
@@ -177,8 +205,7 @@ def sample_with_retry(model, settings: SamplerSettings, *, effect: tuple[str, ..
     thresholds = thresholds or Thresholds()
     all_vars = [v.name for v in model.free_RVs]
     effect_vars = list(effect) + list(derived)
-    monitored = list(dict.fromkeys(
-        [v.name for v in model.free_RVs if v.ndim == 0] + effect_vars))
+    monitored = list(dict.fromkeys([v.name for v in model.free_RVs if v.ndim == 0] + effect_vars))
     compiled, _reused = compile_model(model)
     s = settings
     first: tuple[str, ...] = ()
@@ -187,17 +214,28 @@ def sample_with_retry(model, settings: SamplerSettings, *, effect: tuple[str, ..
             idata = _sample(compiled, s, progress)
         except RuntimeError as exc:  # nutpie stops when the log density cannot be evaluated
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            idata, diag = None, Diagnostics(
-                rhat_max=math.nan, ess_bulk_min=math.nan, ess_tail_min=math.nan, divergences=0,
-                n_draws=0, worst="", attempts=attempt, reasons=(f"sampler stopped: {first}",))
+            idata, diag = (
+                None,
+                Diagnostics(
+                    rhat_max=math.nan,
+                    ess_bulk_min=math.nan,
+                    ess_tail_min=math.nan,
+                    divergences=0,
+                    n_draws=0,
+                    worst="",
+                    attempts=attempt,
+                    reasons=(f"sampler stopped: {first}",),
+                ),
+            )
             if attempt == 2:
                 break
             first, s = diag.reasons, s.stricter()
             continue
         if derive is not None:
             idata = derive(idata)
-        diag = diagnose(idata, all_vars, monitored, thresholds, attempts=attempt,
-                        effect_vars=effect_vars)
+        diag = diagnose(
+            idata, all_vars, monitored, thresholds, attempts=attempt, effect_vars=effect_vars
+        )
         if diag.ok or attempt == 2:
             break
         first, s = diag.reasons, s.stricter()

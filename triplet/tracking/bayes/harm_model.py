@@ -43,8 +43,14 @@ from triplet.tracking.bayes.model import (
 __all__ = ["build_harm_model", "harm_log_ratio", "simulate_harm"]
 
 
-def build_harm_model(arr: PanelArrays, *, priors: Priors, centred: tuple[bool, bool] | None = None,
-                     unit_post: bool = True, unit_post_sd: Prior = UNIT_POST_SD):
+def build_harm_model(
+    arr: PanelArrays,
+    *,
+    priors: Priors,
+    centred: tuple[bool, bool] | None = None,
+    unit_post: bool = True,
+    unit_post_sd: Prior = UNIT_POST_SD,
+):
     """The PyMC hurdle model for ``arr`` (harm in days).
 
     Parameters are prefixed ``any_`` (Bernoulli part) and ``size_`` (lognormal part); the two
@@ -65,23 +71,29 @@ def build_harm_model(arr: PanelArrays, *, priors: Priors, centred: tuple[bool, b
     if n_pos < 2 or n_pos == arr.n_obs:
         from triplet.errors import InputError, Problem
 
-        raise InputError(Problem(
-            "panel", f"harm is positive in {n_pos} of {arr.n_obs} unit-months; the hurdle "
-            "model needs both zero and positive months", field=arr.outcome))
+        raise InputError(
+            Problem(
+                "panel",
+                f"harm is positive in {n_pos} of {arr.n_obs} unit-months; the hurdle "
+                "model needs both zero and positive months",
+                field=arr.outcome,
+            )
+        )
     if centred is None:
         per_unit_pos = pos.sum(axis=1)
         per_unit_zero = (arr.mask & ~pos).sum(axis=1)
         # centred only when the data pin each unit down well (a few binary months, or a few
         # lognormal values with sigma ~1.5, do not: the centred form then funnels)
-        centred = (use_centred(np.minimum(per_unit_pos, per_unit_zero), 15.0),
-                   use_centred(per_unit_pos, 30.0))
+        centred = (
+            use_centred(np.minimum(per_unit_pos, per_unit_zero), 15.0),
+            use_centred(per_unit_pos, 30.0),
+        )
     p0 = min(max(z.sum() / arr.n_obs, 0.02), 0.98)
     with pm.Model(coords=coords_of(arr)) as model:
         # any harm (logistic)
         a0 = pm.Normal("any_intercept", mu=np.log(p0 / (1 - p0)), sigma=2.5)
         b_any = pm.Normal("any_beta", mu=priors.effect.mu, sigma=priors.effect.sigma)
-        ca, ca_shift = (_unit_post_level(arr, "any_", unit_post_sd) if unit_post
-                        else (None, None))
+        ca, ca_shift = _unit_post_level(arr, "any_", unit_post_sd) if unit_post else (None, None)
         a = _unit_level(arr, "any_", priors, a0, b_any, centred[0], shift=ca_shift)
         g = _period_level("any_", priors, centred=False, arr=arr if unit_post else None)
         eta = a[:, None] + g[None, :] + b_any * dc
@@ -93,8 +105,7 @@ def build_harm_model(arr: PanelArrays, *, priors: Priors, centred: tuple[bool, b
         # size of harm when there is any (lognormal)
         s0 = pm.Normal("size_intercept", mu=float(logh[pos].mean()), sigma=2.5)
         b_size = pm.Normal("size_beta", mu=priors.effect.mu, sigma=priors.effect.sigma)
-        cs, cs_shift = (_unit_post_level(arr, "size_", unit_post_sd) if unit_post
-                        else (None, None))
+        cs, cs_shift = _unit_post_level(arr, "size_", unit_post_sd) if unit_post else (None, None)
         b = _unit_level(arr, "size_", priors, s0, b_size, centred[1], shift=cs_shift)
         k = _period_level("size_", priors, centred=False, arr=arr if unit_post else None)
         sigma = pm.HalfNormal("size_sigma", sigma=2.5)
@@ -103,12 +114,17 @@ def build_harm_model(arr: PanelArrays, *, priors: Priors, centred: tuple[bool, b
             mu = mu + cs[:, None] * pc
         resid = z * (logh - mu)
         ll_size = (
-            -n_pos * pt.log(sigma) - 0.5 * pt.sum(pt.square(resid)) / pt.square(sigma)
-            - 0.5 * n_pos * np.log(2 * np.pi) - float(logh[pos].sum())
+            -n_pos * pt.log(sigma)
+            - 0.5 * pt.sum(pt.square(resid)) / pt.square(sigma)
+            - 0.5 * n_pos * np.log(2 * np.pi)
+            - float(logh[pos].sum())
         )
         pm.Potential("loglik", ll_any + ll_size)
-    model.triplet_info = {"centred": centred, "family": "hurdle_lognormal",  # type: ignore[attr-defined]
-                          "unit_post": unit_post}
+    model.triplet_info = {
+        "centred": centred,
+        "family": "hurdle_lognormal",  # type: ignore[attr-defined]
+        "unit_post": unit_post,
+    }
     return model
 
 
@@ -118,10 +134,16 @@ def _parts(arr: PanelArrays, draws: dict[str, np.ndarray]):
     pc = arr.post_matrix - arr.pbar[:, None]
     a = unit_effects(draws, "any_") - draws["any_beta"][:, None] * arr.dbar
     b = unit_effects(draws, "size_") - draws["size_beta"][:, None] * arr.dbar
-    eta0 = (a[:, :, None] + draws["any_period"][:, None, :]
-            + unit_post_effects(draws, n, "any_")[:, :, None] * pc)
-    mu0 = (b[:, :, None] + draws["size_period"][:, None, :]
-           + unit_post_effects(draws, n, "size_")[:, :, None] * pc)
+    eta0 = (
+        a[:, :, None]
+        + draws["any_period"][:, None, :]
+        + unit_post_effects(draws, n, "any_")[:, :, None] * pc
+    )
+    mu0 = (
+        b[:, :, None]
+        + draws["size_period"][:, None, :]
+        + unit_post_effects(draws, n, "size_")[:, :, None] * pc
+    )
     return eta0, mu0
 
 
@@ -139,8 +161,9 @@ def harm_log_ratio(arr: PanelArrays, draws: dict[str, np.ndarray]) -> np.ndarray
     return np.log(num) - np.log(den)
 
 
-def simulate_harm(arr: PanelArrays, draws: dict[str, np.ndarray],
-                  rng: np.random.Generator) -> np.ndarray:
+def simulate_harm(
+    arr: PanelArrays, draws: dict[str, np.ndarray], rng: np.random.Generator
+) -> np.ndarray:
     """Replicated harm (draws x units x months) from parameter draws."""
     from scipy.special import expit
 
@@ -148,6 +171,9 @@ def simulate_harm(arr: PanelArrays, draws: dict[str, np.ndarray],
     eta = eta0 + draws["any_beta"][:, None, None] * arr.d
     mu = mu0 + draws["size_beta"][:, None, None] * arr.d
     anyh = rng.random(eta.shape) < expit(eta)
-    size = np.exp(np.clip(mu + draws["size_sigma"][:, None, None] * rng.standard_normal(mu.shape),
-                          -50.0, 50.0))
+    size = np.exp(
+        np.clip(
+            mu + draws["size_sigma"][:, None, None] * rng.standard_normal(mu.shape), -50.0, 50.0
+        )
+    )
     return np.where(anyh, size, 0.0)

@@ -153,13 +153,17 @@ def panel_arrays(panel: pd.DataFrame, *, outcome: str = "count") -> PanelArrays:
         )
     if outcome == "count" and (np.floor(y) != y).any():
         i = int(np.flatnonzero((np.floor(y) != y).to_numpy())[0])
-        raise _problem(f"row {p.index[i]}: count must be a whole number, got {y.iloc[i]!r}",
-                       field=outcome)
+        raise _problem(
+            f"row {p.index[i]}: count must be a whole number, got {y.iloc[i]!r}", field=outcome
+        )
     if p.duplicated(["unit", "month"]).any():
         dup = p.loc[p.duplicated(["unit", "month"]), ["unit", "month"]].iloc[0]
         raise _problem(f"unit {dup['unit']} has month {dup['month']} twice", field="month")
-    d = (p["d"].astype(int) if "d" in p.columns
-         else (p["treated"].astype(bool) & p["post"].astype(bool)).astype(int))
+    d = (
+        p["d"].astype(int)
+        if "d" in p.columns
+        else (p["treated"].astype(bool) & p["post"].astype(bool)).astype(int)
+    )
     u_codes, units = pd.factorize(p["unit"], sort=True)
     t_codes, months = pd.factorize(p["month"], sort=True)
     shape = (len(units), len(months))
@@ -171,13 +175,17 @@ def panel_arrays(panel: pd.DataFrame, *, outcome: str = "count") -> PanelArrays:
     dm[u_codes, t_codes] = d.to_numpy(dtype=float)
     post_m = None
     if "post" in p.columns or "period" in p.columns:
-        post = (p["post"].astype(bool) if "post" in p.columns
-                else p["period"].astype(str) == "treatment")
+        post = (
+            p["post"].astype(bool)
+            if "post" in p.columns
+            else p["period"].astype(str) == "treatment"
+        )
         post_m = np.zeros(shape)
         post_m[u_codes, t_codes] = post.to_numpy(dtype=float)
         if ((dm > 0) & (post_m == 0)).any():
-            raise _problem("d = 1 in a month that is not in the treatment period (post)",
-                           field="post")
+            raise _problem(
+                "d = 1 in a month that is not in the treatment period (post)", field="post"
+            )
     per_unit = p.assign(_u=u_codes).groupby("_u", sort=True)
     treated = per_unit["treated"].agg(lambda s: bool(s.astype(bool).any())).to_numpy()
     if (per_unit["treated"].nunique() > 1).any():
@@ -201,8 +209,15 @@ def panel_arrays(panel: pd.DataFrame, *, outcome: str = "count") -> PanelArrays:
         if 1 < len(levels) < len(units) and np.median(np.bincount(codes)) >= 3:
             groups[col] = (codes.astype(np.int64), pd.Index(levels))
     return PanelArrays(
-        units=pd.Index(units), months=pd.Index(months), y=ym, mask=mask, d=dm,
-        treated=treated, groups=groups, outcome=outcome, post=post_m,
+        units=pd.Index(units),
+        months=pd.Index(months),
+        y=ym,
+        mask=mask,
+        d=dm,
+        treated=treated,
+        groups=groups,
+        outcome=outcome,
+        post=post_m,
     )
 
 
@@ -215,8 +230,16 @@ def sd_prior(name: str, prior: Prior, **kw):
     return pm.TruncatedNormal(name, mu=prior.mu, sigma=prior.sigma, lower=0.0, **kw)
 
 
-def _unit_level(arr: PanelArrays, prefix: str, priors: Priors, intercept, effect, centred: bool,
-                shift=None, data: dict | None = None):
+def _unit_level(
+    arr: PanelArrays,
+    prefix: str,
+    priors: Priors,
+    intercept,
+    effect,
+    centred: bool,
+    shift=None,
+    data: dict | None = None,
+):
     """Unit effects ``a*`` (already shifted by ``effect * dbar`` and ``shift``, e.g. the unit x
     post effects times ``pbar``) with nested group effects. ``data`` (from :func:`_data`)
     replaces the arrays ``dbar`` and ``<group>_codes`` by the model's shared data."""
@@ -261,11 +284,11 @@ def _period_level(prefix: str, priors: Priors, centred: bool, arr: PanelArrays |
         if len(idx) < 2:  # one month: its effect is the phase's (intercept or post_shift)
             continue
         if centred:
-            gp = pm.ZeroSumNormal(f"{prefix}period_{phase}", sigma=period_sd,
-                                  dims=f"month_{phase}")
+            gp = pm.ZeroSumNormal(f"{prefix}period_{phase}", sigma=period_sd, dims=f"month_{phase}")
         else:
-            gp = period_sd * pm.ZeroSumNormal(f"{prefix}period_{phase}_z", sigma=1.0,
-                                              dims=f"month_{phase}")
+            gp = period_sd * pm.ZeroSumNormal(
+                f"{prefix}period_{phase}_z", sigma=1.0, dims=f"month_{phase}"
+            )
         g = pt.set_subtensor(g[idx], gp)
     return pm.Deterministic(f"{prefix}period", g, dims="month")
 
@@ -314,8 +337,9 @@ def coords_of(arr: PanelArrays) -> dict[str, list]:
     return coords
 
 
-def count_model_data(arr: PanelArrays, *, family: Family = "negbin",
-                     unit_post: bool = True) -> dict[str, np.ndarray]:
+def count_model_data(
+    arr: PanelArrays, *, family: Family = "negbin", unit_post: bool = True
+) -> dict[str, np.ndarray]:
     """The data of :func:`build_count_model` for ``arr``: the model's ``pm.Data`` by name.
 
     Everything that depends on the counts lives here, none of it in the model's graph as a
@@ -328,10 +352,13 @@ def count_model_data(arr: PanelArrays, *, family: Family = "negbin",
     y, m, d = arr.y, arr.mask.astype(float), arr.d
     dbar = arr.dbar
     values = {
-        "y": y, "mask": m,
+        "y": y,
+        "mask": m,
         "dc": (d - dbar[:, None]) * m,  # centred DiD indicator, 0 where unobserved
-        "dbar": dbar, "pbar": arr.pbar,
-        "y_u": y.sum(axis=1), "y_t": y.sum(axis=0),
+        "dbar": dbar,
+        "pbar": arr.pbar,
+        "y_u": y.sum(axis=1),
+        "y_t": y.sum(axis=0),
         "n_obs": np.asarray(float(arr.n_obs)),
         "mean_y": np.asarray(max(float(y.sum() / arr.n_obs), 0.05)),
         "const": np.asarray(-float(gammaln(y[arr.mask] + 1.0).sum())),
@@ -381,8 +408,9 @@ def build_count_model(
         x = {name: pm.Data(name, v) for name, v in values.items()}
         intercept = pm.Normal("intercept", mu=pt.log(x["mean_y"]), sigma=2.5)
         beta = pm.Normal("beta", mu=priors.effect.mu, sigma=priors.effect.sigma)
-        c, c_shift = (_unit_post_level(arr, "", unit_post_sd, pbar=x["pbar"]) if unit_post
-                      else (None, None))
+        c, c_shift = (
+            _unit_post_level(arr, "", unit_post_sd, pbar=x["pbar"]) if unit_post else (None, None)
+        )
         unit = _unit_level(arr, "", priors, intercept, beta, centred, shift=c_shift, data=x)
         period = _period_level("", priors, period_centred, arr if unit_post else None)
         eta = unit[:, None] + period[None, :] + beta * x["dc"]
@@ -405,8 +433,12 @@ def build_count_model(
                 - pt.sum(m * (alpha + x["y"]) * pt.log(alpha + pt.exp(eta)))
             )
         pm.Potential("loglik", loglik)
-    model.triplet_info = {"centred": centred, "period_centred": period_centred,  # type: ignore[attr-defined]
-                          "family": family, "unit_post": unit_post}
+    model.triplet_info = {
+        "centred": centred,
+        "period_centred": period_centred,  # type: ignore[attr-defined]
+        "family": family,
+        "unit_post": unit_post,
+    }
     return model
 
 
@@ -430,12 +462,17 @@ def count_linear_predictor(arr: PanelArrays, draws: dict[str, np.ndarray]) -> np
     dc = arr.d - arr.dbar[:, None]
     pc = arr.post_matrix - arr.pbar[:, None]
     c = unit_post_effects(draws, len(arr.units))
-    return (a[:, :, None] + draws["period"][:, None, :] + draws["beta"][:, None, None] * dc
-            + c[:, :, None] * pc)
+    return (
+        a[:, :, None]
+        + draws["period"][:, None, :]
+        + draws["beta"][:, None, None] * dc
+        + c[:, :, None] * pc
+    )
 
 
-def simulate_counts(arr: PanelArrays, draws: dict[str, np.ndarray], family: Family,
-                    rng: np.random.Generator) -> np.ndarray:
+def simulate_counts(
+    arr: PanelArrays, draws: dict[str, np.ndarray], family: Family, rng: np.random.Generator
+) -> np.ndarray:
     """Replicated counts (draws x units x months) from parameter draws."""
     mu = np.exp(np.clip(count_linear_predictor(arr, draws), -30.0, 20.0))
     if family == "negbin":

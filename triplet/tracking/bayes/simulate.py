@@ -73,18 +73,20 @@ def simulate_panel(
     months = pd.period_range("2023-01", periods=n_months, freq="M")
     uu = np.repeat(units, n_months)
     block = (uu // 2) % n_blocks if n_blocks else None
-    frame = pd.DataFrame({
-        "unit": [f"u{i:03d}" for i in uu],
-        "month": np.tile(months, n_units),
-        "count": n.astype(np.int64),
-        "harm": harm,
-        "arm": np.where(treated[uu], "treatment", "control"),
-        "treated": treated[uu],
-        "post": np.tile(post, n_units),
-        "block": [f"b{b}" for b in block] if block is not None else pd.NA,
-        "pair": pd.NA,
-        "cluster": pd.NA,
-    })
+    frame = pd.DataFrame(
+        {
+            "unit": [f"u{i:03d}" for i in uu],
+            "month": np.tile(months, n_units),
+            "count": n.astype(np.int64),
+            "harm": harm,
+            "arm": np.where(treated[uu], "treatment", "control"),
+            "treated": treated[uu],
+            "post": np.tile(post, n_units),
+            "block": [f"b{b}" for b in block] if block is not None else pd.NA,
+            "pair": pd.NA,
+            "cluster": pd.NA,
+        }
+    )
     frame["period"] = np.where(frame["post"], "treatment", "baseline")
     frame["d"] = (frame["treated"] & frame["post"]).astype(np.int64)
     frame.attrs["synthetic"] = True
