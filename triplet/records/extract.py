@@ -143,6 +143,13 @@ def _line_of(node: Any, loc: tuple) -> int | None:
 
 def load_mapping(path: str | Path) -> ExtractMapping:
     """Read and validate a mapping YAML; every problem is reported as ``file:line: field``."""
+    return load_yaml_model(path, ExtractMapping)
+
+
+def load_yaml_model(path: str | Path, model: type[BaseModel]) -> Any:
+    """Read a small YAML mapping file and validate it as ``model`` (a pydantic model): any
+    problem (unreadable, not UTF-8, not YAML, not a mapping, invalid fields) is an InputError
+    naming ``file:line: field``. Used by the force-extract and delivery column mappings."""
     from triplet.registry.yamlio import yaml_line
 
     path = Path(path)
@@ -183,7 +190,7 @@ def load_mapping(path: str | Path) -> ExtractMapping:
     if not isinstance(data, dict):
         raise InputError(Problem(file=str(path), line=1, message="mapping must be a YAML mapping"))
     try:
-        return ExtractMapping.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for e in exc.errors():

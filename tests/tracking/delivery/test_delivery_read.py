@@ -189,6 +189,19 @@ def test_bad_mapping_gives_file_line_field(tmp_path: Path) -> None:
         load_delivery_mapping(m)
 
 
+def test_mapping_not_utf8_or_not_yaml_named_at_its_line(tmp_path: Path) -> None:
+    # the delivery mapping is read by the same hardened reader as force-extract mappings:
+    # a latin-1 byte or a bad date is a file:line error, not an internal error
+    m = tmp_path / "m.yaml"
+    m.write_bytes(b"kind: pings\ncolumns:\n  device_id: caf\xe9\n")
+    with pytest.raises(InputError) as e:
+        load_delivery_mapping(m)
+    assert f"{m}:3: not UTF-8" in str(e.value)
+    m.write_text("kind: pings\nstart: 2023-02-30\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_delivery_mapping(m)
+
+
 def test_missing_column_named(tmp_path: Path) -> None:
     m = write(tmp_path, "m.yaml", PING_MAP)
     p = write(tmp_path, "p.csv", "RADIO,TIME,E,N\nr1,2024-05-01 10:00:00,1,1\n")

@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from triplet.errors import InputError, Problem
 from triplet.records.pseudonymise import PSEUDONYM_PATTERN, pseudonym_key, pseudonymise
@@ -142,44 +142,11 @@ class DeliveryMapping(_Strict):
 
 
 def load_delivery_mapping(path: str | Path) -> DeliveryMapping:
-    """Read and validate a delivery mapping YAML; problems are reported as ``file:line: field``."""
-    import yaml
+    """Read and validate a delivery mapping YAML; problems are reported as ``file:line: field``
+    (the same reader as force-extract mappings)."""
+    from triplet.records.extract import load_yaml_model
 
-    from triplet.records.extract import _line_of
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except OSError as exc:
-        raise InputError(f"cannot read mapping: {exc.strerror}", file=path) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(
-            Problem(
-                file=str(path),
-                line=mark.line + 1 if mark else None,
-                message=f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            )
-        ) from exc
-    if not isinstance(data, dict):
-        raise InputError(Problem(file=str(path), line=1, message="mapping must be a YAML mapping"))
-    try:
-        return DeliveryMapping.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            loc = tuple(x for x in e["loc"] if x != "__root__")
-            problems.append(
-                Problem(
-                    file=str(path),
-                    line=_line_of(node, loc),
-                    field=".".join(str(x) for x in loc) or None,
-                    message=e["msg"].removeprefix("Value error, "),
-                )
-            )
-        raise InputError(problems) from exc
+    return load_yaml_model(path, DeliveryMapping)
 
 
 @dataclass(frozen=True)
