@@ -325,6 +325,20 @@ class _Flags:
     def bad(self) -> np.ndarray:
         return self.reason != None  # noqa: E711
 
+    def skipped(self, path: Path, offset: int, *, strict: bool) -> pd.DataFrame:
+        """The skipped-rows table of the flagged rows (file lines from ``offset``); with
+        ``strict``, an InputError naming each of them instead."""
+        bad = self.bad
+        if not bad.any():
+            return empty_skipped()
+        lines = np.arange(offset, offset + len(bad))
+        skipped = skipped_table(
+            str(path), lines[bad], self.column[bad], self.values[bad], self.reason[bad]
+        )
+        if strict:
+            raise InputError(skipped_problems(skipped))
+        return skipped
+
 
 def _ids(data: pd.DataFrame, canon: str, mapping: DeliveryMapping, flag, key) -> None:
     s = data[canon].astype("str").str.strip()
@@ -441,16 +455,8 @@ def read_pings(
         m[rows[spike]] = True
         flag(m, cx, f"impossible speed (over {max_speed_kmh:g} km/h from the previous ping)")
 
-    bad = flag.bad
-    lines = np.arange(offset, n + offset)
-    skipped = empty_skipped()
-    if bad.any():
-        skipped = skipped_table(
-            str(path), lines[bad], flag.column[bad], flag.values[bad], flag.reason[bad]
-        )
-        if strict:
-            raise InputError(skipped_problems(skipped))
-    keep = ~bad
+    skipped = flag.skipped(path, offset, strict=strict)
+    keep = ~flag.bad
     device = data.loc[keep, "device_id"]
     officer = (
         data.loc[keep, "officer_id"]
@@ -469,7 +475,7 @@ def read_pings(
             "x": x[keep],
             "y": y[keep],
             "file": pd.Series([str(path)] * int(keep.sum()), dtype="str"),
-            "row": lines[keep].astype("int64"),
+            "row": np.arange(offset, n + offset)[keep].astype("int64"),
         }
     )
     table["time"] = table["time"].astype("datetime64[ns, UTC]")
@@ -510,16 +516,8 @@ def read_visit_log(
     start = _parse_times(data["start"], mapping, flag, "start")
     end = _parse_times(data["end"], mapping, flag, "end")
     flag((end <= start).to_numpy(), "end", "visit ends before it starts")
-    bad = flag.bad
-    lines = np.arange(offset, n + offset)
-    skipped = empty_skipped()
-    if bad.any():
-        skipped = skipped_table(
-            str(path), lines[bad], flag.column[bad], flag.values[bad], flag.reason[bad]
-        )
-        if strict:
-            raise InputError(skipped_problems(skipped))
-    keep = ~bad
+    skipped = flag.skipped(path, offset, strict=strict)
+    keep = ~flag.bad
     if "officer_id" in data:
         who = data.loc[keep, "officer_id"]
         if not mapping.already_pseudonymised:
